@@ -1,0 +1,1 @@
+"""Readers for what users bring: genome, peaks, gene annotation, accessibility and expression."""

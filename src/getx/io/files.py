@@ -1,0 +1,52 @@
+"""Small file helpers shared by every reader and writer: gzip-aware text input, atomic output."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+
+def is_gzipped(path: str | Path) -> bool:
+    """True when the file starts with the gzip magic bytes (plain gzip and bgzip alike)."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == b"\x1f\x8b"
+
+
+def open_text(path: str | Path) -> IO[str]:
+    """Open a text file for reading, decompressing gzip/bgzip transparently."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if is_gzipped(path):
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+@contextlib.contextmanager
+def atomic_output(destination: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``destination``; on success rename it into place.
+
+    Works for files and directories (a zarr store is a directory). On error the temporary
+    path is removed and ``destination`` is left as it was, so readers never see half a file.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", dir=destination.parent))
+    tmp = tmp_dir / destination.name
+    try:
+        yield tmp
+        if destination.is_dir() and not destination.is_symlink():
+            # A directory cannot be replaced atomically by rename: move the old one aside first.
+            old = tmp_dir / (destination.name + ".old")
+            os.replace(destination, old)
+            os.replace(tmp, destination)
+        else:
+            os.replace(tmp, destination)
+    finally:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
