@@ -1,0 +1,222 @@
+"""The ``getx`` command. Each subcommand is a thin shell over a library function."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="getx: GET, the general expression transformer. Build datasets, train, predict, explain.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+log = logging.getLogger("getx")
+
+
+@app.callback()
+def main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+) -> None:
+    from rich.logging import RichHandler
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(show_path=False, rich_tracebacks=False)],
+    )
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, Path]:
+    """Parse repeated NAME=PATH options."""
+    result: dict[str, Path] = {}
+    for value in values or []:
+        name, sep, path = value.partition("=")
+        if not sep or not name or not path:
+            raise typer.BadParameter(f"expected CELLTYPE=PATH, got {value!r}", param_hint=option)
+        result[name] = Path(path)
+    return result
+
+
+@app.command()
+def prepare(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Store to write (a zarr directory).")],
+    peaks: Annotated[Path | None, typer.Option(help="Peaks: BED or narrowPeak, gzipped or not.")] = None,
+    genome: Annotated[Path | None, typer.Option(help="Genome: FASTA (plain/bgzip) or 2bit.")] = None,
+    annotation: Annotated[
+        Path | None, typer.Option(help="Genes: GTF, gene-bounds BED or a TSS table.")
+    ] = None,
+    motifs: Annotated[
+        str, typer.Option(help="'jaspar2024', a GET v1 folder (nrmotif_v1.json + .npz) or a motif file.")
+    ] = "jaspar2024",
+    motif_hits: Annotated[
+        Path | None, typer.Option(help="Precomputed motif-hit BED to aggregate instead of scanning.")
+    ] = None,
+    accessibility: Annotated[
+        list[str] | None,
+        typer.Option(help="CELLTYPE=FILE: BED/bedGraph with a count column. Repeatable."),
+    ] = None,
+    fragments: Annotated[Path | None, typer.Option(help="fragments.tsv.gz (needs --barcodes).")] = None,
+    atac_h5ad: Annotated[Path | None, typer.Option(help="AnnData of peak counts per cell.")] = None,
+    barcodes: Annotated[
+        Path | None, typer.Option(help="Table barcode -> cell type for fragments/RNA counts.")
+    ] = None,
+    cell_type_column: Annotated[str, typer.Option(help="Cell-type column in .h5ad obs.")] = "cell_type",
+    expression: Annotated[
+        list[str] | None, typer.Option(help="CELLTYPE=FILE: gene table (gene, value). Repeatable.")
+    ] = None,
+    rna_counts: Annotated[
+        Path | None, typer.Option(help="Genes x cells counts (CSV/TSV, .h5ad, 10x) to pseudobulk.")
+    ] = None,
+    p_value: Annotated[float, typer.Option(help="Motif hit p-value threshold.")] = 1e-4,
+    gc_background: Annotated[
+        bool, typer.Option(help="Thresholds under the peaks' own GC content.")
+    ] = False,
+    peak_width: Annotated[
+        int | None, typer.Option(help="Resize peaks to this width around the summit (GET: 400).")
+    ] = None,
+    example: Annotated[
+        bool, typer.Option(help="Generate a small example dataset beside --out and prepare it.")
+    ] = False,
+) -> None:
+    """Build a region store: motif features, accessibility and expression labels per cell type."""
+    from rich.progress import Progress
+
+    from getx.prepare import PrepareInputs, PrepareOptions
+    from getx.prepare import prepare as run_prepare
+
+    if example:
+        from getx.example import write_example
+
+        files = write_example(out.parent / (out.name + ".inputs"))
+        inputs = PrepareInputs(
+            peaks=files.peaks,
+            genome=files.genome,
+            annotation=files.annotation,
+            accessibility=files.accessibility,
+            expression=files.expression,
+        )
+    else:
+        missing = [n for n, v in (("--peaks", peaks), ("--genome", genome), ("--annotation", annotation)) if v is None]
+        if missing:
+            raise typer.BadParameter(f"missing {', '.join(missing)} (or use --example)")
+        inputs = PrepareInputs(
+            peaks=peaks,
+            genome=genome,
+            annotation=annotation,
+            motifs=motifs,
+            motif_hits=motif_hits,
+            accessibility=_pairs(accessibility, "--accessibility"),
+            fragments=fragments,
+            atac_h5ad=atac_h5ad,
+            barcodes=barcodes,
+            cell_type_column=cell_type_column,
+            expression=_pairs(expression, "--expression"),
+            rna_counts=rna_counts,
+        )
+    options = PrepareOptions(
+        p_value=p_value, background="gc" if gc_background else None, peak_width=peak_width
+    )
+    with Progress() as progress:
+        path = run_prepare(inputs, out, options, progress=progress)
+    log.info("store written to %s", path)
+    _print_summary(path)
+
+
+@app.command()
+def inspect(
+    store: Annotated[Path, typer.Argument(help="A store written by `getx prepare`.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Summarise a store: regions, features, cell types, genes with TSS regions."""
+    if as_json:
+        from getx.store import open_store, summary
+
+        typer.echo(json.dumps(summary(open_store(store)), indent=2))
+    else:
+        _print_summary(store)
+
+
+def _print_summary(path: Path) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from getx.store import open_store, summary
+
+    info = summary(open_store(path))
+    table = Table(title=f"getx store {info['path']}", show_header=False)
+    for key in (
+        "schema_version",
+        "regions",
+        "chromosomes",
+        "features",
+        "nonzero_feature_fraction",
+        "genes_with_tss_regions",
+        "gene_region_pairs",
+    ):
+        value = info[key]
+        table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    motif_set = info.get("motif_set") or {}
+    table.add_row("motif set", f"{motif_set.get('source')} ({motif_set.get('n_motifs')} motifs)")
+    for name, stats in info["per_cell_type"].items():
+        table.add_row(
+            f"cell type {name}",
+            f"{stats['accessible_regions']} accessible regions, {stats['tss_regions']} TSS regions, "
+            f"{stats['genes_measured']} genes measured",
+        )
+    Console().print(table)
+
+
+@app.command("fetch-reference")
+def fetch_reference(
+    genome: Annotated[str, typer.Argument(help="Reference set to download (hg38).")] = "hg38",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Where to keep the files (default: $GETX_CACHE_DIR or ~/.cache/getx).")
+    ] = None,
+) -> None:
+    """Download a genome 2bit, a GENCODE GTF and GET's v1 motif archetype track (the only network use)."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from getx.fetch import fetch_reference as run_fetch
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn()) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(name: str, done: int, total: int | None) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=total)
+            progress.update(tasks[name], completed=done)
+
+        paths = run_fetch(genome, cache_dir=cache_dir, on_progress=report)
+    for path in paths:
+        typer.echo(str(path))
+
+
+def _register_optional_commands() -> None:
+    """Commands of later stages, registered when their module is present."""
+    try:
+        from getx.train import commands
+    except ImportError:
+        return
+    for name in ("pretrain", "finetune", "predict"):
+        if hasattr(commands, name):
+            app.command(name)(getattr(commands, name))
+
+
+_register_optional_commands()
+
+
+def run() -> None:
+    """Entry point: bad input ends with its message, not a traceback."""
+    from getx.errors import InputError
+
+    try:
+        app()
+    except (InputError, FileNotFoundError) as error:
+        logging.getLogger("getx").error("%s", error)
+        raise SystemExit(2) from None
