@@ -1,0 +1,134 @@
+"""Load published GET v1 checkpoints (and getx ones) into :class:`GETModel`.
+
+GET's released ``.pth`` files hold a dict with the weights under ``model`` (sometimes
+``state_dict``), named after GET's older module layout. Names are translated by prefix, longest
+first, so ``encoder.head.`` (the pretraining head) never collides with ``head.`` (the expression
+head). Files are always read with ``torch.load(weights_only=True)``: no unpickling of code.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from getx.errors import InputError
+
+log = logging.getLogger(__name__)
+
+# GET v1 prefix -> getx prefix. Prefixes of getx's own names map to themselves (identity), so
+# native state dicts and GET's newer layout (region_embed.embed, head_exp.head, head_mask) load too.
+_PREFIXES: list[tuple[str, str]] = [
+    ("encoder.region_embed.proj.", "region_embed."),
+    ("encoder.region_embed.embed.", "region_embed."),
+    ("region_embed.proj.", "region_embed."),
+    ("region_embed.embed.", "region_embed."),
+    ("encoder.cls_token", "cls_token"),
+    ("encoder.mask_token", "mask_token"),
+    ("encoder.blocks.", "blocks."),
+    ("encoder.norm.", "norm."),
+    ("encoder.head.", "head_mask."),
+    ("fc_norm.", "norm."),
+    ("head_exp.head.", "head_exp."),
+    ("head.", "head_exp."),
+]
+
+# Parameters that belong to a task head rather than the shared encoder.
+HEAD_PREFIXES = ("head_exp.", "head_mask.", "head_atac.", "mask_token")
+
+
+@dataclass
+class LoadReport:
+    missing: list[str]
+    unexpected: list[str]
+    mismatched: list[str]
+
+
+def translate_key(key: str) -> str:
+    """getx name for one key of a GET v1 (or getx) state dict."""
+    for prefix in ("module.", "model."):
+        if key.startswith(prefix):
+            key = key[len(prefix) :]
+    for old, new in _PREFIXES:
+        if key.startswith(old):
+            return new + key[len(old) :]
+    return key
+
+
+def extract_state_dict(obj: Any, source: str | Path = "checkpoint") -> dict[str, Any]:
+    """The weights of a loaded checkpoint: under ``model``, ``state_dict``, or the dict itself."""
+    import torch
+
+    if not isinstance(obj, dict):
+        raise InputError("checkpoint is not a dict of weights", source)
+    for key in ("model", "state_dict"):
+        if key in obj and isinstance(obj[key], dict):
+            return extract_state_dict(obj[key], source)
+    tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if not tensors:
+        raise InputError(
+            "checkpoint holds no tensors (expected key 'model' or 'state_dict')", source
+        )
+    return tensors
+
+
+def translate_state_dict(state: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in state.items():
+        new = translate_key(key)
+        if new in out:
+            raise ValueError(f"two checkpoint keys map to {new!r}")
+        out[new] = value
+    return out
+
+
+def load_weights(
+    model: Any,
+    source: str | Path | dict[str, Any],
+    strict: bool = True,
+    backbone_only: bool = False,
+) -> LoadReport:
+    """Load a GET v1 or getx checkpoint (path or state dict) into ``model``.
+
+    ``strict`` raises :class:`InputError` naming missing, unexpected and wrongly shaped keys.
+    ``backbone_only`` ignores task heads and the mask token on both sides (to finetune from a
+    pretrained checkpoint) while still requiring every encoder weight.
+    """
+    import torch
+
+    name = "state dict" if isinstance(source, dict) else str(source)
+    if isinstance(source, dict):
+        raw = source
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise InputError("checkpoint file not found", path)
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+    state = translate_state_dict(extract_state_dict(raw, name))
+    own = model.state_dict()
+    if backbone_only:
+        state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIXES)}
+        own = {k: v for k, v in own.items() if not k.startswith(HEAD_PREFIXES)}
+    missing = sorted(k for k in own if k not in state)
+    unexpected = sorted(k for k in state if k not in own)
+    mismatched = sorted(
+        f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        for k in own
+        if k in state and tuple(state[k].shape) != tuple(own[k].shape)
+    )
+    report = LoadReport(missing, unexpected, mismatched)
+    if missing or unexpected or mismatched:
+        message = (
+            f"checkpoint does not match the model: missing {missing[:10]}"
+            f"{' ...' if len(missing) > 10 else ''} ({len(missing)}), unexpected {unexpected[:10]}"
+            f"{' ...' if len(unexpected) > 10 else ''} ({len(unexpected)}), "
+            f"wrong shape {mismatched[:5]} ({len(mismatched)})"
+        )
+        if strict or mismatched:
+            raise InputError(message, None if isinstance(source, dict) else source)
+        log.warning("%s: %s", name, message)
+    loadable = {k: v for k, v in state.items() if k in own}
+    model.load_state_dict(loadable, strict=False)
+    log.info("loaded %d tensors from %s", len(loadable), name)
+    return report

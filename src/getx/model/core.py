@@ -1,0 +1,261 @@
+"""The GET region model: one configurable class for pretraining, expression and accessibility.
+
+A window of R regions (each F features: motif clusters, then accessibility) is embedded by a
+Linear(F -> D), a learned CLS token is prepended, L pre-LayerNorm transformer blocks with
+BEiT-style attention (qkv without bias plus separate q and v biases) run over the set, a final
+LayerNorm is applied and the CLS position dropped. Heads read the per-region embeddings.
+
+Parameter names mirror GET's (``blocks.i.attn.qkv.weight``, ``attn.q_bias``, ``norm``,
+``cls_token``, ...), so published checkpoints map onto this model one key to one key (see
+:mod:`getx.model.checkpoint`). The ``mlp`` architecture is GET's context-free baseline: the
+same heads on a per-region MLP.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F  # noqa: N812
+from torch import nn
+
+TASKS = ("expression", "pretrain", "accessibility")
+ARCHS = ("transformer", "mlp")
+
+
+@dataclass
+class ModelConfig:
+    """Everything that fixes the model's shape. ``n_features`` always comes from the store."""
+
+    n_features: int
+    task: str = "expression"  # expression | pretrain | accessibility
+    arch: str = "transformer"  # transformer | mlp (per-region baseline, no context)
+    embed_dim: int = 768
+    depth: int = 12
+    num_heads: int = 12
+    mlp_ratio: float = 4.0
+    drop_path: float = 0.1  # stochastic depth, rising linearly from 0 to this over the blocks
+    ln_eps: float = 1e-6
+    positional: bool = False  # optional sinusoidal absolute position encoding (GET default: off)
+    max_len: int = 1000
+    mlp_hidden: list[int] = field(default_factory=lambda: [512, 256])
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task {self.task!r} is not one of {TASKS}")
+        if self.arch not in ARCHS:
+            raise ValueError(f"arch {self.arch!r} is not one of {ARCHS}")
+        if self.embed_dim % self.num_heads:
+            raise ValueError(
+                f"embed_dim {self.embed_dim} is not divisible by {self.num_heads} heads"
+            )
+        if self.n_features < 1:
+            raise ValueError("n_features must be positive")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "paper": {"embed_dim": 768, "depth": 12, "num_heads": 12},
+    "small": {"embed_dim": 256, "depth": 4, "num_heads": 8},
+}
+
+
+def preset(name: str, n_features: int, **overrides: Any) -> ModelConfig:
+    """A :class:`ModelConfig` for a named preset (``paper`` or ``small``) and a store's F."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
+    return ModelConfig(n_features=n_features, **{**PRESETS[name], **overrides})
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: drop the whole residual branch per sample while training."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.p == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.p
+        shape = (x.shape[0],) + (1,) * (x.ndim - 1)
+        return x * x.new_empty(shape).bernoulli_(keep).div_(keep)
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention, BEiT layout: qkv weight without bias, q and v biases (k none)."""
+
+    def __init__(self, dim: int, num_heads: int):
+        super().__init__()
+        self.num_heads = num_heads
+        self.qkv = nn.Linear(dim, dim * 3, bias=False)
+        self.q_bias = nn.Parameter(torch.zeros(dim))
+        self.v_bias = nn.Parameter(torch.zeros(dim))
+        self.proj = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
+        B, N, C = x.shape
+        bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
+        # self.qkv is called as a module (not F.linear on its weight) so LoRA wrappers apply.
+        qkv = (self.qkv(x) + bias).reshape(B, N, 3, self.num_heads, C // self.num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+        return self.proj(out.transpose(1, 2).reshape(B, N, C))
+
+
+class Mlp(nn.Module):
+    def __init__(self, dim: int, hidden: int):
+        super().__init__()
+        self.fc1 = nn.Linear(dim, hidden)
+        self.act = nn.GELU()
+        self.fc2 = nn.Linear(hidden, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.act(self.fc1(x)))
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm transformer block with stochastic depth on both residual branches."""
+
+    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, drop_path: float, eps: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim, eps=eps)
+        self.attn = Attention(dim, num_heads)
+        self.norm2 = nn.LayerNorm(dim, eps=eps)
+        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.drop_path = DropPath(drop_path)
+
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
+        x = x + self.drop_path(self.attn(self.norm1(x), attn_mask))
+        return x + self.drop_path(self.mlp(self.norm2(x)))
+
+
+def sinusoidal_encoding(length: int, dim: int) -> torch.Tensor:
+    """The (length, dim) sinusoidal absolute position table of Vaswani et al."""
+    position = torch.arange(length, dtype=torch.float32)[:, None]
+    div = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim)
+    table[:, 0::2] = torch.sin(position * div)
+    table[:, 1::2] = torch.cos(position * div[: table[:, 1::2].shape[1]])
+    return table
+
+
+class GETModel(nn.Module):
+    """GET's region model. ``forward(x, pad_mask=None, mask=None)``.
+
+    ``x`` is (B, R, F); ``pad_mask`` (B, R) bool is True on padding (those regions are ignored as
+    attention keys); ``mask`` (B, R) bool marks regions replaced by the mask token (pretraining).
+    Returns (B, R, 2) expression per strand, (B, R, F) reconstructions, or (B, R) accessibility,
+    according to ``config.task``.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = config
+        c = config
+        if c.arch == "transformer":
+            self.region_embed = nn.Linear(c.n_features, c.embed_dim)
+            self.cls_token = nn.Parameter(torch.zeros(1, 1, c.embed_dim))
+            if c.task == "pretrain":
+                self.mask_token = nn.Parameter(torch.zeros(1, 1, c.embed_dim))
+            rates = torch.linspace(0, c.drop_path, c.depth).tolist() if c.depth else []
+            self.blocks = nn.ModuleList(
+                Block(c.embed_dim, c.num_heads, c.mlp_ratio, rate, c.ln_eps) for rate in rates
+            )
+            self.norm = nn.LayerNorm(c.embed_dim, eps=c.ln_eps)
+            if c.positional:
+                self.register_buffer(
+                    "pos_table", sinusoidal_encoding(c.max_len, c.embed_dim), persistent=False
+                )
+            out_dim = c.embed_dim
+        else:
+            layers: list[nn.Module] = []
+            width = c.n_features
+            for hidden in c.mlp_hidden:
+                layers += [nn.Linear(width, hidden), nn.ReLU()]
+                width = hidden
+            self.mlp = nn.Sequential(*layers)
+            out_dim = width
+        if c.task == "expression":
+            self.head_exp = nn.Linear(out_dim, 2)
+        elif c.task == "pretrain":
+            self.head_mask = nn.Linear(out_dim, c.n_features)
+        else:
+            self.head_atac = nn.Linear(out_dim, 1)
+        self.apply(_init_weights)
+        if c.arch == "transformer":
+            nn.init.trunc_normal_(self.cls_token, std=0.02)
+            if c.task == "pretrain":
+                nn.init.trunc_normal_(self.mask_token, std=0.02)
+
+    @property
+    def layer_count(self) -> int:
+        return (
+            len(self.blocks) if self.config.arch == "transformer" else len(self.config.mlp_hidden)
+        )
+
+    def encode(
+        self,
+        x: torch.Tensor,
+        pad_mask: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Per-region embeddings (B, R, D) after the final LayerNorm, CLS dropped."""
+        if self.config.arch == "mlp":
+            return self.mlp(x)
+        B, R, _ = x.shape
+        h = self.region_embed(x)
+        if mask is not None:
+            if not hasattr(self, "mask_token"):
+                raise ValueError(
+                    "a mask was given but this model has no mask token (task != pretrain)"
+                )
+            h = torch.where(mask[..., None], self.mask_token.to(h.dtype).expand(B, R, -1), h)
+        if self.config.positional:
+            if self.config.max_len < R:
+                raise ValueError(f"window of {R} regions exceeds max_len {self.config.max_len}")
+            h = h + self.pos_table[:R].to(h.dtype)
+        h = torch.cat((self.cls_token.expand(B, -1, -1).to(h.dtype), h), dim=1)
+        attn_mask = None
+        if pad_mask is not None and bool(pad_mask.any()):
+            keep = torch.cat((pad_mask.new_zeros(B, 1), pad_mask), dim=1).logical_not()
+            attn_mask = keep[:, None, None, :]  # (B, 1, 1, R+1): True = may be attended to
+        for block in self.blocks:
+            h = block(h, attn_mask)
+        return self.norm(h)[:, 1:]
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        pad_mask: torch.Tensor | None = None,
+        mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        h = self.encode(x, pad_mask, mask)
+        if self.config.task == "expression":
+            return F.softplus(self.head_exp(h))
+        if self.config.task == "pretrain":
+            return self.head_mask(h)
+        return F.softplus(self.head_atac(h)).squeeze(-1)
+
+
+def _init_weights(module: nn.Module) -> None:
+    if isinstance(module, nn.Linear):
+        nn.init.trunc_normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
