@@ -29,7 +29,7 @@ from getx.io.files import is_gzipped, open_text
 
 log = logging.getLogger(__name__)
 
-_ENSEMBL_VERSION = re.compile(r"^(ENS[A-Z]*[GTP]\d+)\.\d+(?:_PAR_Y)?$")
+_ENSEMBL_VERSION = re.compile(r"^(ENS[A-Z]*\d{6,})\.\d+(?:_PAR_Y)?$")
 _GENE_COLUMNS = (
     "gene_name",
     "gene_id",
@@ -460,7 +460,10 @@ def _read_text_matrix(
     )
     genes, sums = [], []
     rows_done = 0
-    reader = pd.read_csv(path, chunksize=chunksize, **kwargs)
+    try:
+        reader = pd.read_csv(path, chunksize=chunksize, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise InputError("no genes (empty matrix)", path) from None
     while True:
         try:
             chunk = next(reader)
