@@ -198,6 +198,13 @@ def test_h5ad_cells_by_genes(two_clusters, tmp_path):
 # ---------------------------------------------------------------------------------- bad inputs
 
 
+def test_header_without_corner_field(tmp_path):
+    path = tmp_path / "r_style.tsv"
+    path.write_text("c1\tc2\nA\t1\t3\nB\t0\t4\n")
+    bulk = read_pseudobulk(path, {"c1": "x", "c2": "y"})
+    assert bulk.counts.to_dict() == {"x": {"A": 1.0, "B": 0.0}, "y": {"A": 3.0, "B": 4.0}}
+
+
 def test_non_numeric_count_names_line(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text(",c1,c2\nA,1,2\nB,3,x7\nC,0,0\n")

@@ -334,9 +334,11 @@ def counts_from_fragments(
             seen[codes[known]] = True
             ct = np.where(known, barcode_ct[codes], -1)
             fragments_per_ct += np.bincount(ct[known], minlength=n_ct)
-            chrom = chunk[0].to_numpy(dtype=str)
-            for name in pd.unique(chrom[known]):
-                sel = known & (chrom == name)
+            chrom_code, chrom_names = pd.factorize(chunk[0])
+            for k, name in enumerate(chrom_names):
+                sel = known & (chrom_code == k)
+                if not sel.any():
+                    continue
                 if name not in index:
                     n_other_chrom += int(sel.sum())
                     continue

@@ -444,6 +444,10 @@ def _read_text_matrix(
     sep = _sniff_sep(path)
     with open_text(path) as handle:
         header = handle.readline().rstrip("\r\n").split(sep)
+        first_row = handle.readline().rstrip("\r\n").split(sep)
+    if len(first_row) == len(header) + 1:
+        # R's write.table(row.names=TRUE) omits the corner field: every header field is a barcode.
+        header = ["", *header]
     barcodes = [b.strip().strip('"') for b in header[1:]]
     codes = grouping.codes(pd.Index(barcodes))
     G = grouping.indicator(codes)
