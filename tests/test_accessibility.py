@@ -198,10 +198,13 @@ def fragment_case(tmp_path):
     lo, hi = int(peaks.start.min()) - 2_000, int(peaks.end.max()) + 2_000
     n = 3_000
     starts = rng.integers(lo, hi, n)
-    # Some fragments start exactly on peak boundaries.
-    starts[:60] = np.concatenate([peaks.start.to_numpy()[:30], peaks.end.to_numpy()[:30]])
+    # Fragments starting and ending on and beside peak boundaries (half-open edges).
+    ps, pe = peaks.start.to_numpy()[:30], peaks.end.to_numpy()[:30]
+    starts[:120] = np.concatenate([ps, ps - 1, pe - 1, pe])
     lengths = rng.integers(40, 600, n)
-    lengths[:10] = 1  # start == end - 1: both insertion sites at the same base
+    ends = np.concatenate([pe, pe + 1, ps, ps + 1])
+    starts[120:240] = ends - lengths[120:240]
+    lengths[240:250] = 1  # start == end - 1: both insertion sites at the same base
     barcodes = [f"AAAC{i:04d}-1" for i in range(40)]
     frags = pd.DataFrame(
         {
