@@ -1,0 +1,266 @@
+"""Training data: windows of consecutive regions, held-out splits, feature scaling, labels.
+
+Everything is positional. A window is an array of R row numbers into the store's regions
+(-1 for padding), built per cell type and chromosome from the chromosome's own rows, so a
+window never crosses a chromosome and every split decision is made on the store's ``chrom``
+column at those rows. (GET used pandas labels as positions after dropping rows, which leaked
+held-out chromosomes into training; reference study §5.3 #1.)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from getx.errors import InputError
+
+log = logging.getLogger(__name__)
+
+ACCESSIBILITY_MODES = ("binary", "quantitative")
+
+
+@dataclass
+class DataConfig:
+    """How windows, splits, inputs and labels are made from a store."""
+
+    regions: int = 200  # R, regions per window
+    step: int = 100  # distance between window starts, in regions
+    cell_types: list[str] | None = None  # None: every cell type in the store
+    holdout_chroms: list[str] = field(default_factory=list)
+    holdout_cell_types: list[str] = field(default_factory=list)
+    drop_zero_accessibility: bool = False  # windows of accessible regions only (per cell type)
+    accessibility: str = "binary"  # binary (1 where accessible) | quantitative (normalised)
+    label_cutoff: float = 0.05  # labels zeroed where normalised accessibility is below this
+
+    def __post_init__(self) -> None:
+        if self.accessibility not in ACCESSIBILITY_MODES:
+            raise InputError(
+                f"accessibility mode {self.accessibility!r} is not binary/quantitative"
+            )
+        if self.regions < 1 or self.step < 1:
+            raise InputError(f"regions ({self.regions}) and step ({self.step}) must be positive")
+
+
+def chromosome_windows(rows: np.ndarray, regions: int, step: int) -> np.ndarray:
+    """Windows (W, R) over ``rows`` (one chromosome's store rows, in order), -1 padded.
+
+    Starts go 0, step, 2*step, ... and a last window is added so the final rows are covered;
+    only a chromosome shorter than R gives a padded window.
+    """
+    n = len(rows)
+    if n == 0:
+        return np.empty((0, regions), dtype=np.int64)
+    starts = list(range(0, max(n - regions, 0) + 1, step))
+    if starts[-1] + regions < n:
+        starts.append(n - regions)
+    out = np.full((len(starts), regions), -1, dtype=np.int64)
+    for i, start in enumerate(starts):
+        chunk = rows[start : start + regions]
+        out[i, : len(chunk)] = chunk
+    return out
+
+
+@dataclass
+class WindowPlan:
+    """All windows of a store, with their split. Arrays have one entry per window."""
+
+    positions: np.ndarray  # (W, R) int64 store rows, -1 = padding
+    cell_type: np.ndarray  # (W,) int index into cell_types
+    chrom: np.ndarray  # (W,) int index into chroms
+    cell_types: list[str]
+    chroms: list[str]
+    train: np.ndarray  # (W,) bool
+    val: np.ndarray  # (W,) bool
+
+
+def plan_windows(
+    region_chroms: np.ndarray,
+    keep: dict[str, np.ndarray],
+    config: DataConfig,
+) -> WindowPlan:
+    """Windows for every cell type in ``keep`` (cell type -> (n,) bool rows usable), with splits.
+
+    Training windows are from cell types and chromosomes not held out. Validation windows are
+    from held-out cell types (all when none) on held-out chromosomes (all when none); with
+    nothing held out, validation is every window.
+    """
+    region_chroms = np.asarray(region_chroms).astype(str)
+    chroms = list(dict.fromkeys(region_chroms.tolist()))
+    cell_types = list(keep)
+    for name, values in (
+        ("chromosome", config.holdout_chroms),
+        ("cell type", config.holdout_cell_types),
+    ):
+        known = chroms if name == "chromosome" else cell_types
+        unknown = [v for v in values if v not in known]
+        if unknown:
+            raise InputError(f"held-out {name} {unknown} not in the store (has {known[:30]})")
+    chrom_index = {c: i for i, c in enumerate(chroms)}
+    codes = np.array([chrom_index[c] for c in region_chroms], dtype=np.int64)
+    parts, ct_ids, chrom_ids = [], [], []
+    for ct_id, name in enumerate(cell_types):
+        usable = np.asarray(keep[name], dtype=bool)
+        for chrom_id in range(len(chroms)):
+            rows = np.flatnonzero((codes == chrom_id) & usable)
+            windows = chromosome_windows(rows, config.regions, config.step)
+            parts.append(windows)
+            ct_ids.append(np.full(len(windows), ct_id))
+            chrom_ids.append(np.full(len(windows), chrom_id))
+    positions = np.concatenate(parts) if parts else np.empty((0, config.regions), np.int64)
+    ct = np.concatenate(ct_ids).astype(np.int64) if ct_ids else np.empty(0, np.int64)
+    chrom = np.concatenate(chrom_ids).astype(np.int64) if chrom_ids else np.empty(0, np.int64)
+    # The split is decided from the store rows each window actually holds (positional).
+    first = positions[:, 0]
+    window_chrom = np.array([chroms[c] for c in codes[first]]) if len(first) else np.array([])
+    in_held_chrom = np.isin(window_chrom, config.holdout_chroms)
+    in_held_ct = np.isin(
+        np.array(cell_types)[ct] if len(ct) else np.array([]), config.holdout_cell_types
+    )
+    train = ~in_held_chrom & ~in_held_ct
+    if config.holdout_chroms or config.holdout_cell_types:
+        val_chrom = in_held_chrom if config.holdout_chroms else np.ones_like(train)
+        val_ct = in_held_ct if config.holdout_cell_types else np.ones_like(train)
+        val = val_chrom & val_ct
+    else:
+        log.warning("nothing held out: validation windows are the training windows")
+        val = np.ones_like(train)
+    return WindowPlan(positions, ct, chrom, cell_types, chroms, train, val)
+
+
+def fit_scaling(features: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Per motif column maximum over the given (training) rows; 1 where the column is all 0."""
+    if len(rows) == 0:
+        raise InputError("no training regions to fit the feature scaling on")
+    col_max = np.asarray(features[np.unique(rows)], dtype=np.float64).max(axis=0)
+    return np.where(col_max > 0, col_max, 1.0).astype(np.float32)
+
+
+def scale_features(features: np.ndarray, col_max: np.ndarray) -> np.ndarray:
+    """GET's motif scaling: divide by the training maximum, clip to [0, 1]."""
+    return np.clip(np.asarray(features, np.float32) / col_max[None, :], 0.0, 1.0)
+
+
+@dataclass
+class CellTypeArrays:
+    access_input: np.ndarray  # (n,) float32 the accessibility input column
+    accessibility: np.ndarray  # (n,) float32 normalised accessibility (the accessibility target)
+    labels: np.ndarray  # (n, 2) float32 expression, zeroed below the accessibility cutoff
+    tss: np.ndarray  # (n, 2) bool, TSS entries that carry a label
+    accessible: np.ndarray  # (n,) bool raw accessibility > 0
+
+
+def cell_type_arrays(data: Any, config: DataConfig) -> CellTypeArrays:
+    """Model inputs and labels for one cell type (``data`` is a store ``CellTypeData``)."""
+    accessible = np.asarray(data.accessibility_raw) > 0
+    norm = np.nan_to_num(np.asarray(data.accessibility, np.float32))
+    column = accessible.astype(np.float32) if config.accessibility == "binary" else norm
+    open_enough = norm >= config.label_cutoff
+    labels = np.nan_to_num(np.asarray(data.expression, np.float32)) * open_enough[:, None]
+    tss = (np.asarray(data.tss) > 0) & open_enough[:, None]
+    return CellTypeArrays(
+        column.astype(np.float32), norm, labels.astype(np.float32), tss, accessible
+    )
+
+
+def usable_rows(arrays: CellTypeArrays, config: DataConfig) -> np.ndarray:
+    return arrays.accessible if config.drop_zero_accessibility else np.ones_like(arrays.accessible)
+
+
+class WindowDataset:
+    """Map-style dataset of windows: each item is a dict of tensors for one window.
+
+    ``x`` (R, F+1): scaled motifs then the accessibility column (1 for the accessibility task,
+    whose input is motifs alone); ``pad`` (R,) bool; ``y`` (R, 2) expression labels or (R,)
+    accessibility; ``tss`` (R, 2) bool; ``cell_type``/``chrom`` window codes.
+    """
+
+    def __init__(
+        self,
+        features: np.ndarray,
+        cells: list[CellTypeArrays],
+        plan: WindowPlan,
+        indices: np.ndarray,
+        task: str,
+    ):
+        self.features = features
+        self.cells = cells
+        self.plan = plan
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.task = task
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, item: int) -> dict[str, Any]:
+        import torch
+
+        w = self.indices[item]
+        pos = self.plan.positions[w]
+        ct = self.cells[self.plan.cell_type[w]]
+        valid = pos >= 0
+        rows = pos[valid]
+        R, F = len(pos), self.features.shape[1]
+        x = np.zeros((R, F + 1), dtype=np.float32)
+        x[valid, :F] = self.features[rows]
+        x[valid, F] = 1.0 if self.task == "accessibility" else ct.access_input[rows]
+        tss = np.zeros((R, 2), dtype=bool)
+        tss[valid] = ct.tss[rows]
+        if self.task == "accessibility":
+            y = np.zeros(R, dtype=np.float32)
+            y[valid] = ct.accessibility[rows]
+        else:
+            y = np.zeros((R, 2), dtype=np.float32)
+            y[valid] = ct.labels[rows]
+        return {
+            "x": torch.from_numpy(x),
+            "pad": torch.from_numpy(~valid),
+            "y": torch.from_numpy(y),
+            "tss": torch.from_numpy(tss),
+            "cell_type": int(self.plan.cell_type[w]),
+            "chrom": int(self.plan.chrom[w]),
+        }
+
+
+@dataclass
+class PreparedData:
+    plan: WindowPlan
+    features: np.ndarray  # scaled motif features (n, F)
+    col_max: np.ndarray  # (F,) scaling fitted on the training rows
+    feature_names: list[str]
+    cells: list[CellTypeArrays]
+
+    def dataset(self, split: str, task: str) -> WindowDataset:
+        mask = self.plan.train if split == "train" else self.plan.val
+        return WindowDataset(self.features, self.cells, self.plan, np.flatnonzero(mask), task)
+
+
+def prepare_data(store: Any, config: DataConfig, col_max: np.ndarray | None = None) -> PreparedData:
+    """Read a store and make windows, splits and scaled features (scaling fitted on training rows
+    unless ``col_max`` is given, e.g. when resuming)."""
+    names = list(config.cell_types) if config.cell_types else list(store.cell_types)
+    missing = [n for n in names if n not in store.cell_types]
+    if missing:
+        raise InputError(f"cell types {missing} are not in the store", store.path)
+    cells = [cell_type_arrays(store.cell_type(n), config) for n in names]
+    keep = {n: usable_rows(c, config) for n, c in zip(names, cells, strict=True)}
+    plan = plan_windows(store.regions["chrom"].to_numpy(), keep, config)
+    if not plan.train.any():
+        raise InputError("no training windows: everything is held out", store.path)
+    raw = store.read_features()
+    if col_max is None:
+        train_rows = plan.positions[plan.train]
+        col_max = fit_scaling(raw, train_rows[train_rows >= 0])
+    log.info(
+        "%d windows (%d train, %d validation) of %d regions over %d cell types",
+        len(plan.train),
+        int(plan.train.sum()),
+        int(plan.val.sum()),
+        config.regions,
+        len(names),
+    )
+    return PreparedData(
+        plan, scale_features(raw, col_max), col_max, list(store.feature_names), cells
+    )

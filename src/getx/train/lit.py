@@ -1,0 +1,198 @@
+"""The Lightning module shared by pretraining, expression and accessibility finetuning.
+
+Validation metrics are torchmetrics objects updated on every batch and computed and reset once
+per epoch (corpus-level, not a mean of per-batch values), overall and per cell type and per
+chromosome. Expression is scored on TSS entries only.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import lightning as L
+import torch
+import torchmetrics
+from torch import nn
+
+from getx.model import GETModel, ModelConfig, add_lora
+from getx.train.optim import build_optimizer
+
+log = logging.getLogger(__name__)
+
+
+def masked_loss(
+    pred: torch.Tensor, target: torch.Tensor, keep: torch.Tensor, kind: str
+) -> torch.Tensor:
+    """Mean loss over the entries where ``keep`` is true (padding and unmasked regions excluded)."""
+    if kind == "poisson":
+        # PoissonNLLLoss(log_input=False): pred - target * log(pred + eps)
+        per = pred - target * torch.log(pred + 1e-8)
+    elif kind == "mse":
+        per = (pred - target) ** 2
+    else:
+        raise ValueError(f"unknown loss {kind!r}")
+    keep = keep.to(per.dtype)
+    while keep.ndim < per.ndim:
+        keep = keep.unsqueeze(-1)
+    keep = keep.expand_as(per)
+    return (per * keep).sum() / keep.sum().clamp_min(1.0)
+
+
+def _regression_metrics(spearman: bool = True) -> torchmetrics.MetricCollection:
+    metrics: dict[str, torchmetrics.Metric] = {
+        "pearson": torchmetrics.PearsonCorrCoef(),
+        "r2": torchmetrics.R2Score(),
+    }
+    if spearman:
+        metrics["spearman"] = torchmetrics.SpearmanCorrCoef()
+    return torchmetrics.MetricCollection(metrics)
+
+
+class GETLightning(L.LightningModule):
+    """Wraps :class:`GETModel` with its loss, optimizer, schedule and metrics.
+
+    Hyperparameters are plain dicts and lists so checkpoints load with ``weights_only=True``.
+    """
+
+    def __init__(
+        self,
+        model: dict[str, Any],
+        optim: dict[str, Any],
+        data: dict[str, Any],
+        scaling: list[float],
+        feature_names: list[str],
+        cell_types: list[str],
+        chroms: list[str],
+        lora_rank: int = 0,
+        lora_alpha: float | None = None,
+        loss: str = "poisson",
+        mask_ratio: float = 0.5,
+    ):
+        super().__init__()
+        self.save_hyperparameters()
+        self.model = GETModel(ModelConfig.from_dict(model))
+        if lora_rank:
+            add_lora(self.model, rank=lora_rank, alpha=lora_alpha)
+        self.task = self.model.config.task
+        self.loss_kind = "mse" if self.task == "pretrain" else loss
+        pretrain = self.task == "pretrain"
+        self.val_metrics = _regression_metrics(spearman=not pretrain)
+        self.group_metrics = nn.ModuleDict()
+        if not pretrain:
+            for i, _ in enumerate(cell_types):
+                self.group_metrics[f"ct{i}"] = _regression_metrics(spearman=False)
+            for i, _ in enumerate(chroms):
+                self.group_metrics[f"chrom{i}"] = _regression_metrics(spearman=False)
+        self._group_counts: dict[str, int] = {}
+
+    def forward(self, x, pad=None, mask=None):
+        return self.model(x, pad, mask)
+
+    def _mask(self, batch: dict[str, torch.Tensor], generator=None) -> torch.Tensor:
+        pad = batch["pad"]
+        draw = torch.rand(pad.shape, generator=generator, device="cpu").to(pad.device)
+        return (draw < self.hparams.mask_ratio) & ~pad
+
+    def _step(self, batch: dict[str, torch.Tensor], generator=None):
+        x, pad = batch["x"], batch["pad"]
+        if self.task == "pretrain":
+            mask = self._mask(batch, generator)
+            pred = self.model(x, pad, mask)
+            return pred, x, mask, masked_loss(pred.float(), x, mask, "mse")
+        pred = self.model(x, pad)
+        return pred, batch["y"], ~pad, masked_loss(pred.float(), batch["y"], ~pad, self.loss_kind)
+
+    def training_step(self, batch, batch_idx):
+        _, _, _, loss = self._step(batch)
+        self.log(
+            "train_loss",
+            loss,
+            prog_bar=True,
+            on_step=True,
+            on_epoch=True,
+            batch_size=len(batch["x"]),
+        )
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        generator = torch.Generator().manual_seed(batch_idx) if self.task == "pretrain" else None
+        pred, target, keep, loss = self._step(batch, generator)
+        self.log(
+            "val_loss",
+            loss,
+            prog_bar=True,
+            on_epoch=True,
+            sync_dist=True,
+            batch_size=len(batch["x"]),
+        )
+        pred = pred.float()
+        if self.task == "expression":
+            keep = batch["tss"]  # TSS entries only (padding is never a TSS)
+        elif self.task == "pretrain":
+            keep = keep[..., None].expand_as(pred)
+        if not keep.any():
+            return
+        self.val_metrics.update(pred[keep], target[keep])
+        if self.task == "pretrain":
+            return
+        for kind, codes in (("ct", batch["cell_type"]), ("chrom", batch["chrom"])):
+            for code in torch.unique(codes).tolist():
+                rows = codes == code
+                sel = keep & rows.view(-1, *([1] * (keep.ndim - 1)))
+                n = int(sel.sum())
+                if n:
+                    key = f"{kind}{code}"
+                    self.group_metrics[key].update(pred[sel], target[sel])
+                    self._group_counts[key] = self._group_counts.get(key, 0) + n
+
+    def on_validation_epoch_end(self):
+        if self.val_metrics.pearson.update_count:
+            for name, value in self.val_metrics.compute().items():
+                self.log(f"val_{name}", value, prog_bar=name == "pearson")
+        self.val_metrics.reset()
+        names = {"ct": self.hparams.cell_types, "chrom": self.hparams.chroms}
+        breakdown = []
+        for key, metrics in self.group_metrics.items():
+            count = self._group_counts.get(key, 0)
+            if count >= 3:
+                kind = "ct" if key.startswith("ct") else "chrom"
+                label = names[kind][int(key[len(kind) :])]
+                values = metrics.compute()
+                for name, value in values.items():
+                    self.log(f"val_{name}/{kind}={label}", value)
+                breakdown.append(
+                    f"{kind}={label} pearson {float(values['pearson']):.3f} (n={count})"
+                )
+            metrics.reset()
+        self._group_counts = {}
+        if breakdown:
+            log.info("validation epoch %d: %s", self.current_epoch, "; ".join(breakdown))
+
+    def configure_optimizers(self):
+        o = self.hparams.optim
+        total = int(self.trainer.estimated_stepping_batches) if self.trainer else 1
+        if not math.isfinite(total) or total <= 0:
+            total = 1
+        warmup = int(o.get("warmup_steps", 0))
+        optimizer, scheduler = build_optimizer(
+            self.model,
+            lr=o["lr"],
+            weight_decay=o["weight_decay"],
+            layer_decay=o["layer_decay"],
+            total_steps=total,
+            warmup_steps=min(warmup, total),
+            min_lr=o["min_lr"],
+        )
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
+
+
+def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+    out = {key: torch.stack([item[key] for item in items]) for key in ("x", "pad", "y", "tss")}
+    out["cell_type"] = torch.tensor([item["cell_type"] for item in items])
+    out["chrom"] = torch.tensor([item["chrom"] for item in items])
+    return out
