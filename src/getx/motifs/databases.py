@@ -573,14 +573,9 @@ def load_motifs(spec: str | Path = "jaspar2024") -> MotifSet:
     if re.search(r"^\s*[ACGT]\s*\[", head, flags=re.M):
         return read_jaspar(path)
     if suffix == ".pfm":
-        blocks = re.split(r"^>", head, flags=re.M)[1:]
-        rows_per_block = [len([x for x in b.splitlines()[1:] if x.strip()]) for b in blocks[:-1]]
-        cols_first = (
-            len(blocks[0].splitlines()[1].split())
-            if blocks and len(blocks[0].splitlines()) > 1
-            else 4
-        )
-        if rows_per_block and all(r == 4 for r in rows_per_block) and cols_first != 4:
+        blocks = [b.splitlines() for b in re.split(r"^>", head, flags=re.M)[1:]]
+        first = [x for x in blocks[0][1:] if x.strip()] if blocks else []
+        if len(first) == 4 and len(first[0].split()) != 4:
             return read_jaspar(path)
         return read_gimme_pfm(path)
     raise InputError("cannot tell the motif format (MEME, JASPAR, HOCOMOCO or gimme PFM)", path)
