@@ -122,8 +122,11 @@ def prepare(
     options = PrepareOptions(
         p_value=p_value, background="gc" if gc_background else None, peak_width=peak_width
     )
-    with Progress() as progress:
-        path = run_prepare(inputs, out, options, progress=progress)
+    with Progress() as bar:
+        task = bar.add_task("scanning motifs", total=None)
+        path = run_prepare(
+            inputs, out, options, progress=lambda done, total: bar.update(task, completed=done, total=total)
+        )
     log.info("store written to %s", path)
     _print_summary(path)
 

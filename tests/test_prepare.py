@@ -1,0 +1,160 @@
+"""End-to-end store building: the embedded example, B-cell peaks on real hg38 chr2, K562 chr22."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import shared_path
+from typer.testing import CliRunner
+
+from getx.cli import app
+from getx.errors import InputError
+from getx.prepare import PrepareInputs, prepare
+from getx.store import open_store
+
+CHR2_PIECE_END = 2_333_275
+
+
+@pytest.fixture(scope="module")
+def bcell_store(tmp_path_factory):
+    """B-cell-like peaks inside the real chr2:1-2,333,275 piece, GET's v1 motifs, its RNA table."""
+    folder = tmp_path_factory.mktemp("bcell")
+    peaks = folder / "chr2_piece.atac.bed"
+    with gzip.open(shared_path("bcell_like/test.atac.bed.gz"), "rt") as source:
+        rows = [line for line in source if line.split("\t")[0] == "chr2"]
+    rows = [line for line in rows if int(line.split("\t")[2]) <= CHR2_PIECE_END]
+    peaks.write_text("".join(rows))
+    inputs = PrepareInputs(
+        peaks=peaks,
+        genome=shared_path("genome/chr2_1-2333275.fa.gz"),
+        annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
+        motifs=str(shared_path("motifs")),
+        accessibility={"bcell": peaks},
+        expression={"bcell": shared_path("bcell_like/test.rna.csv")},
+    )
+    out = prepare(inputs, folder / "bcell.zarr")
+    return open_store(out), rows
+
+
+def _region_of(store, chrom, position):
+    regions = store.regions
+    hit = np.flatnonzero(
+        (regions["chrom"] == chrom) & (regions["start"] <= position) & (regions["end"] > position)
+    )
+    assert hit.size == 1, f"no single region holds {chrom}:{position}"
+    return int(hit[0])
+
+
+def test_bcell_store_has_get_features_in_get_order(bcell_store):
+    store, rows = bcell_store
+    assert store.n_regions == len(rows) == 69
+    order = shared_path("motifs/human_motif_cluster_id").read_text().split()
+    assert store.feature_names == order
+    features = store.read_features()
+    assert features.shape == (69, 282)
+    assert np.isfinite(features).all()
+    # Low-information motifs (SOX, ZNF...) have thresholds <= 0 at p < 1e-4 against the v1
+    # AT-rich background, so some hits score below 0, as in MOODS; most features are >= 0.
+    assert (features < 0).mean() < 0.05
+    # The first peak starts inside the 10 kb N block of chr2 (10,071-10,902): only its last
+    # ~900 bp hold sequence, so it has hits, and every region has some.
+    assert (features.sum(axis=1) > 0).all()
+    # CTCF sites are common in accessible chromatin: several regions carry the CTCF cluster.
+    assert (features[:, order.index("CTCF")] > 0).sum() >= 5
+
+
+def test_bcell_labels_on_known_genes(bcell_store):
+    store, _ = bcell_store
+    rna = pd.read_csv(shared_path("bcell_like/test.rna.csv")).set_index("gene_name")["TPM"]
+    data = store.cell_type("bcell")
+    genes = store.genes
+    # ACP1 (+, TSS 264,868) has its promoter in peak chr2:264,403-265,269.
+    acp1 = _region_of(store, "chr2", 264_868)
+    plus_genes = set(genes.query("region == @acp1 and strand == '+'")["gene_name"])
+    assert "ACP1" in plus_genes
+    measured = [g for g in plus_genes if g in rna.index]
+    assert data.expression[acp1, 0] == pytest.approx(rna[measured].clip(lower=0).mean(), rel=1e-5)
+    assert data.tss[acp1, 0] == 1
+    # TMEM18 (-) and its divergent TMEM18-DT (+) share peak chr2:676,601-677,488: both kept,
+    # each on its own strand.
+    shared = _region_of(store, "chr2", 677_185)
+    rows = genes.query("region == @shared")
+    assert {("TMEM18", "-"), ("TMEM18-DT", "+")} <= set(zip(rows["gene_name"], rows["strand"]))
+    assert data.expression[shared, 1] == pytest.approx(rna["TMEM18"], rel=1e-5)
+    # TMEM18-DT is not in this RNA table: the + strand of the shared peak is not a labelled TSS.
+    assert "TMEM18-DT" not in rna.index
+    assert data.tss[shared].tolist() == [0, 1]
+    # Regions holding no promoter carry no label.
+    promoter_rows = set(genes["region"])
+    others = [i for i in range(store.n_regions) if i not in promoter_rows]
+    assert others and not data.expression[others].any() and not data.tss[others].any()
+    # Binary peaks (4th column = 1): every region accessible, normalised to 1.
+    assert np.all(data.accessibility_raw == 1) and np.allclose(data.accessibility, 1)
+
+
+def test_rerun_replaces_the_store(bcell_store, tmp_path):
+    store, _ = bcell_store
+    inputs_dir = tmp_path
+    # Re-preparing into an existing store replaces it whole; no temporary folders stay behind.
+    target = inputs_dir / "again.zarr"
+    (target / "junk").mkdir(parents=True)
+    peaks = store.attrs["peaks"]
+    inputs = PrepareInputs(
+        peaks=peaks,
+        genome=shared_path("genome/chr2_1-2333275.fa.gz"),
+        annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
+        motifs=str(shared_path("motifs")),
+        accessibility={"bcell": peaks},
+        expression={"bcell": shared_path("bcell_like/test.rna.csv")},
+    )
+    prepare(inputs, target)
+    prepare(inputs, target)
+    again = open_store(target)
+    assert again.n_regions == store.n_regions
+    assert not (target / "junk").exists()
+    assert sorted(p.name for p in inputs_dir.iterdir()) == ["again.zarr"]
+    np.testing.assert_array_equal(again.read_features(), store.read_features())
+
+
+def test_cell_type_without_expression_is_an_error(tmp_path):
+    peaks = tmp_path / "p.bed"
+    peaks.write_text("chr2\t300000\t300400\t5\n")
+    inputs = PrepareInputs(
+        peaks=peaks,
+        genome=shared_path("genome/chr2_1-2333275.fa.gz"),
+        annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
+        accessibility={"bcell": peaks},
+        expression={"tcell": shared_path("bcell_like/test.rna.csv")},
+    )
+    with pytest.raises(InputError, match="'bcell' has accessibility but no expression"):
+        prepare(inputs, tmp_path / "x.zarr")
+    assert not (tmp_path / "x.zarr").exists()
+
+
+def test_example_through_the_cli(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "example" / "store.zarr"
+    result = runner.invoke(app, ["prepare", "--example", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, ["inspect", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["regions"] > 100
+    assert info["cell_types"] == ["erythroid", "myeloid"]
+    assert info["genes_with_tss_regions"] == 48  # every example gene has its promoter peak
+    assert 0 < info["nonzero_feature_fraction"] < 1
+    store = open_store(out)
+    # Planted GATA motifs are found: the GATA cluster is non-zero in some regions.
+    gata = [i for i, name in enumerate(store.feature_names) if "GATA" in name.upper()]
+    assert gata and store.read_features()[:, gata].sum() > 0
+
+
+def test_every_subcommand_has_help():
+    runner = CliRunner()
+    for command in ("prepare", "inspect", "fetch-reference"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output
