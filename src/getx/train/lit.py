@@ -11,7 +11,7 @@ import logging
 import math
 from typing import Any
 
-import lightning as L
+import lightning as L  # noqa: N812
 import torch
 import torchmetrics
 from torch import nn

@@ -62,6 +62,7 @@ class TrainConfig:
     deterministic: bool = False
     progress: bool = True
     limit_val_batches: float = 1.0
+    checkpoint_every: int = 1  # epochs between kept checkpoints (last.ckpt is always written)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
@@ -111,9 +112,32 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return max(ckpts, key=lambda p: p.stat().st_mtime_ns) if ckpts else None
 
 
-def train(config: TrainConfig, resume: bool = False) -> Path:
-    """Train (or resume) a run; returns the run directory."""
-    import lightning as L
+def _set_aside_logs(log_dir: Path) -> None:
+    """Lightning's CSV logger deletes an existing metrics.csv: keep it as a numbered part."""
+    current = log_dir / "metrics.csv"
+    if current.exists():
+        n = len(list(log_dir.glob("metrics.part*.csv")))
+        current.rename(log_dir / f"metrics.part{n:03d}.csv")
+
+
+def _merge_logs(log_dir: Path) -> None:
+    """One metrics.csv for the whole run, resumed parts first."""
+    import pandas as pd
+
+    parts = sorted(log_dir.glob("metrics.part*.csv"))
+    if not parts:
+        return
+    current = log_dir / "metrics.csv"
+    frames = [pd.read_csv(p) for p in [*parts, current] if p.exists()]
+    with atomic_output(current) as tmp:
+        pd.concat(frames, ignore_index=True).to_csv(tmp, index=False)
+    for p in parts:
+        p.unlink()
+
+
+def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
+    """Train (or resume) a run; returns the run directory. ``callbacks``: extra Lightning ones."""
+    import lightning as L  # noqa: N812
     import numpy as np
     import torch
     import yaml
@@ -143,6 +167,12 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     elif (out / "checkpoints").exists() and any((out / "checkpoints").glob("*.ckpt")):
         raise InputError("run directory already has checkpoints; use --resume or a new --out", out)
 
+    import warnings
+
+    # With OnExceptionCheckpoint present Lightning resolves ckpt_path=None to "last"; we only
+    # resume on request (and refuse to overwrite), so its warning about that is noise.
+    warnings.filterwarnings("ignore", message=r".*ckpt_path=None\)` was called without a model")
+    warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
     L.seed_everything(config.seed, workers=True)
     store = open_store(config.store)
     data = prepare_data(store, config.data_config(), col_max=col_max)
@@ -198,6 +228,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
     val_set = data.dataset("val", config.task)
     val_loader = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)
 
+    if resume:
+        _set_aside_logs(out / "logs")
     gpu = torch.cuda.is_available()
     precision = (
         config.precision if config.precision != "auto" else ("bf16-mixed" if gpu else "32-true")
@@ -218,10 +250,11 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
                 filename="epoch{epoch:03d}",
                 auto_insert_metric_name=False,
                 save_top_k=-1,
-                every_n_epochs=1,
+                every_n_epochs=config.checkpoint_every,
                 save_last=True,
             ),
             OnExceptionCheckpoint(dirpath=ckpt_dir, filename="interrupted"),
+            *(callbacks or []),
         ],
         plugins=[_checkpoint_io()],
         enable_progress_bar=config.progress,
@@ -230,5 +263,8 @@ def train(config: TrainConfig, resume: bool = False) -> Path:
         limit_val_batches=config.limit_val_batches if len(val_set) else 0,
         log_every_n_steps=1,
     )
-    trainer.fit(module, train_loader, val_loader if len(val_set) else None, ckpt_path=ckpt_path)
+    try:
+        trainer.fit(module, train_loader, val_loader if len(val_set) else None, ckpt_path=ckpt_path)
+    finally:
+        _merge_logs(out / "logs")
     return out

@@ -2,7 +2,8 @@
 
 Each chromosome is cut into domains with an enhancer level drawn per domain. Ordinary regions
 carry the enhancer motif with a density set by their domain's level; TSS regions carry only a
-promoter motif. The expression of a TSS region is promoter strength x (a + b x domain level),
+promoter motif per transcribed strand. The expression of a TSS region on a strand is that
+strand's promoter strength x (a + b x domain level),
 so a model that sees one region (GET's MLP baseline) can only learn the promoter part, while a
 model that sees the window can estimate the level from its neighbours.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-FEATURES = ["promoter", "enhancer", "noise1", "noise2", "noise3"]
+FEATURES = ["promoter_plus", "promoter_minus", "enhancer", "noise1", "noise2"]
 
 
 def make_synthetic_store(
@@ -36,15 +37,15 @@ def make_synthetic_store(
     is_tss = rng.random(n) < 0.25
     is_tss[local == 0] = True  # a gene at each chromosome start
     is_tss[local == regions_per_chrom - 1] = True  # and at each end
-    features = np.zeros((n, len(FEATURES)), dtype=np.float32)
-    features[:, 0] = np.where(is_tss, rng.uniform(0.5, 2.0, n), 0.0)
-    has_enh = ~is_tss & (rng.random(n) < 0.1 + 0.8 * level)
-    features[:, 1] = np.where(has_enh, rng.uniform(1.0, 3.0, n), 0.0)
-    features[:, 2:] = rng.exponential(1.0, (n, len(FEATURES) - 2)) * (rng.random((n, 3)) < 0.3)
-    strength = features[:, 0] * (0.2 + 2.5 * level)
-
     strand = rng.integers(0, 2, n)
     both = is_tss & (rng.random(n) < 0.15)
+    on_strand = np.stack([is_tss & ((strand == 0) | both), is_tss & ((strand == 1) | both)], 1)
+    features = np.zeros((n, len(FEATURES)), dtype=np.float32)
+    features[:, :2] = np.where(on_strand, rng.uniform(0.5, 2.0, (n, 2)), 0.0)
+    has_enh = ~is_tss & (rng.random(n) < 0.1 + 0.8 * level)
+    features[:, 2] = np.where(has_enh, rng.uniform(1.0, 3.0, n), 0.0)
+    features[:, 3:] = rng.exponential(1.0, (n, 2)) * (rng.random((n, 2)) < 0.3)
+    strength = features[:, :2] * (0.2 + 2.5 * level)[:, None]
     gene_rows = []
     for row in np.flatnonzero(is_tss):
         strands = (0, 1) if both[row] else (int(strand[row]),)
@@ -71,7 +72,7 @@ def make_synthetic_store(
         tss = np.zeros((n, 2), dtype=np.int8)
         gene_expression = np.zeros(len(genes), dtype=np.float32)
         for i, (_, s, row) in enumerate(gene_rows):
-            value = strength[row] * (counts[row] > 0)
+            value = strength[row, s] * (counts[row] > 0)
             expression[row, s] = value
             tss[row, s] = 1
             gene_expression[i] = value

@@ -1,0 +1,206 @@
+"""Training for real on a small synthetic store: learning, context, tasks, LR decay, resume."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+import pytest
+import torch
+
+from getx.model import GETModel, ModelConfig, count_parameters
+from getx.train.optim import build_optimizer, cosine_factor, param_groups
+from getx.train.run import TrainConfig, train
+from getx.train.synthetic import make_synthetic_store
+
+TINY = {"embed_dim": 32, "depth": 2, "num_heads": 4, "drop_path": 0.0, "mlp_hidden": [64, 32]}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Tiny models run fastest on one thread, and shared CPUs make OpenMP spinning costly.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    return make_synthetic_store(tmp_path_factory.mktemp("syn") / "syn.zarr", seed=0)
+
+
+def _config(store, out, **overrides) -> TrainConfig:
+    values = {
+        "store": str(store),
+        "out": str(out),
+        "regions": 32,
+        "step": 8,
+        "holdout_chroms": ["chr4"],
+        "batch_size": 16,
+        "epochs": 1,
+        "lr": 3e-3,
+        "min_lr": 1e-5,
+        "weight_decay": 0.0,
+        "warmup_steps": 10,
+        "model": dict(TINY),
+        "progress": False,
+        "deterministic": True,
+        "seed": 0,
+    }
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+def _metrics(run) -> pd.DataFrame:
+    return pd.read_csv(run / "logs" / "metrics.csv")
+
+
+def _last(metrics: pd.DataFrame, column: str) -> float:
+    return float(metrics[column].dropna().iloc[-1])
+
+
+def test_overfits_a_handful_of_windows(store, tmp_path):
+    # 4 windows of one cell type, MSE: a working model must drive the loss to ~0.
+    cfg = _config(
+        store,
+        tmp_path / "overfit",
+        cell_types=["open"],
+        holdout_chroms=["chr2", "chr3", "chr4"],
+        step=200,
+        regions=32,
+        batch_size=4,
+        epochs=300,
+        loss="mse",
+        lr=1e-3,
+        warmup_steps=10,
+        limit_val_batches=0,
+        checkpoint_every=100,
+        model={**TINY, "embed_dim": 64},
+    )
+    run = train(cfg)
+    losses = _metrics(run)["train_loss_epoch"].dropna().to_numpy()
+    assert len(losses) == 300
+    assert losses[-1] < 0.02 * losses[0]
+    assert losses[-1] < 5e-3
+
+
+def test_context_beats_per_region_mlp_on_held_out_chromosome(store, tmp_path):
+    results = {}
+    for arch in ("transformer", "mlp"):
+        run = train(_config(store, tmp_path / arch, arch=arch, epochs=12))
+        m = _metrics(run)
+        results[arch] = (_last(m, "val_pearson"), _last(m, "val_loss"))
+        losses = m["train_loss_epoch"].dropna().to_numpy()
+        assert losses[-1] < losses[0]  # training loss falls
+        # per-cell-type and per-chromosome breakdowns are logged, on the held-out chromosome only
+        assert "val_pearson/ct=open" in m and "val_pearson/chrom=chr4" in m
+        assert not any("chrom=chr1" in c for c in m.columns)
+        assert {"val_spearman", "val_r2"} <= set(m.columns)
+    # expression depends on the enhancer density of the neighbourhood: only context sees it
+    assert results["transformer"][0] > 0.8
+    assert results["transformer"][0] > results["mlp"][0] + 0.2
+    assert results["transformer"][1] < results["mlp"][1]
+
+
+def test_layer_decay_groups_carry_scales():
+    depth, decay = 3, 0.5
+    model = GETModel(ModelConfig(n_features=5, embed_dim=16, depth=depth, num_heads=2))
+    groups = param_groups(model, lr=1.0, weight_decay=0.05, layer_decay=decay)
+    scale_of = {n: g["lr_scale"] for g in groups for n in g["param_names"]}
+    assert scale_of["region_embed.weight"] == decay ** (depth + 1)
+    assert scale_of["cls_token"] == decay ** (depth + 1)
+    for i in range(depth):
+        assert scale_of[f"blocks.{i}.attn.qkv.weight"] == decay ** (depth - i)
+        assert scale_of[f"blocks.{i}.mlp.fc2.bias"] == decay ** (depth - i)
+    assert scale_of["head_exp.weight"] == 1.0 and scale_of["norm.weight"] == 1.0
+    wd = {n: g["weight_decay"] for g in groups for n in g["param_names"]}
+    assert wd["blocks.0.attn.qkv.weight"] == 0.05
+    assert wd["blocks.0.attn.q_bias"] == 0.0 and wd["cls_token"] == 0.0 and wd["norm.weight"] == 0
+    assert sum(len(g["params"]) for g in groups) == len(list(model.parameters()))
+    # and the optimizer really runs each group at base lr x scale through the schedule
+    optimizer, scheduler = build_optimizer(model, 1e-3, 0.05, decay, 100, 10, 1e-5)
+    for _ in range(20):
+        optimizer.step()
+        scheduler.step()
+    factor = cosine_factor(20, 100, 10, 1e-5 / 1e-3)
+    for group in optimizer.param_groups:
+        assert group["lr"] == pytest.approx(1e-3 * group["lr_scale"] * factor)
+    assert len({g["lr"] for g in optimizer.param_groups}) == depth + 2
+
+
+def test_schedule_warms_up_and_stays_at_floor():
+    assert cosine_factor(0, 100, 10, 0.01) == pytest.approx(0.01)
+    assert cosine_factor(10, 100, 10, 0.01) == pytest.approx(1.0)
+    assert cosine_factor(55, 100, 10, 0.01) == pytest.approx(0.01 + 0.99 * 0.5)
+    assert cosine_factor(500, 100, 10, 0.01) == pytest.approx(0.01)
+    assert math.isfinite(cosine_factor(0, 0, 0, 0.0))
+
+
+def test_pretrain_then_lora_finetune_from_its_checkpoint(store, tmp_path):
+    pre = train(_config(store, tmp_path / "pre", task="pretrain", regions=16, step=16))
+    assert (pre / "checkpoints" / "last.ckpt").exists()
+    m = _metrics(pre)
+    assert "val_pearson" in m and "val_spearman" not in m
+    cfg = _config(
+        store,
+        tmp_path / "lora",
+        regions=16,
+        step=16,
+        init_checkpoint=str(pre / "checkpoints" / "last.ckpt"),
+        lora_rank=2,
+    )
+    run = train(cfg)
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", weights_only=True, map_location="cpu")
+    state = ckpt["state_dict"]
+    pre_state = torch.load(pre / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    # frozen base: the encoder weights are still the pretrained ones; LoRA matrices were trained
+    key = "model.blocks.1.mlp.fc1.weight"
+    torch.testing.assert_close(state[key], pre_state[key])
+    assert state["model.blocks.1.mlp.fc1.lora_B"].abs().sum() > 0
+    from getx.train.lit import GETLightning
+
+    module = GETLightning(**ckpt["hyper_parameters"])
+    D, H = TINY["embed_dim"], TINY["embed_dim"] * 4
+    per_block = 2 * ((D + 3 * D) + (D + D) + (D + H) + (H + D))
+    assert count_parameters(module.model, trainable_only=True) == 2 * per_block + D * 2 + 2
+
+
+def test_accessibility_task_learns_from_motifs(store, tmp_path):
+    run = train(_config(store, tmp_path / "atac", task="accessibility", regions=16, step=16))
+    m = _metrics(run)
+    assert math.isfinite(_last(m, "val_loss"))
+    assert "val_pearson/chrom=chr4" in m
+
+
+def test_resume_continues_and_interrupt_checkpoints(store, tmp_path):
+    import lightning as L  # noqa: N812
+
+    out = tmp_path / "resume"
+    cfg = _config(store, out, regions=16, step=32, epochs=1)
+    train(cfg)
+    first = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    steps = first["global_step"]
+    assert steps > 0
+    with pytest.raises(Exception, match="run directory already has checkpoints"):
+        train(cfg)
+    cfg.epochs = 2
+    train(cfg, resume=True)
+    second = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    assert second["global_step"] == 2 * steps and second["epoch"] == 1
+    assert (out / "checkpoints" / "epoch000.ckpt").exists()
+    assert (out / "checkpoints" / "epoch001.ckpt").exists()
+    epochs = _metrics(out)["epoch"].dropna().unique().tolist()
+    assert epochs == [0, 1]
+
+    class Boom(L.Callback):
+        def on_train_batch_end(self, trainer, *args):
+            if trainer.global_step == 2 * steps + 2:
+                raise RuntimeError("stop here")
+
+    cfg.epochs = 3
+    with pytest.raises(RuntimeError, match="stop here"):
+        train(cfg, resume=True, callbacks=[Boom()])
+    interrupted = torch.load(out / "checkpoints" / "interrupted.ckpt", weights_only=True)
+    assert interrupted["global_step"] == 2 * steps + 2
+    assert not list(out.rglob(".*.ckpt*"))  # no temporary files left behind
