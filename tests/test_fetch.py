@@ -6,6 +6,7 @@ import functools
 import hashlib
 import http.server
 import threading
+import typing
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from getx.fetch import download, fetch_reference
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
     """Serves a folder, honouring 'Range: bytes=N-' like real providers; counts requests."""
 
-    requests: list[str] = []
+    requests: typing.ClassVar[list[str]] = []
 
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -95,7 +96,9 @@ def test_fetch_downloads_verifies_and_is_idempotent(server, tmp_path):
     assert "hg38.archetype_motifs.v1.0.bed.gz" in recorded
     before = len(RangeHandler.requests)
     fetch_reference("hg38", cache_dir=cache, base_urls=server["urls"])
-    data_requests = [r for r in RangeHandler.requests[before:] if not r.endswith(("md5sum.txt", "MD5SUMS"))]
+    data_requests = [
+        r for r in RangeHandler.requests[before:] if not r.endswith(("md5sum.txt", "MD5SUMS"))
+    ]
     assert data_requests == []  # present files are verified, not downloaded again
 
 
@@ -127,6 +130,4 @@ def test_unknown_reference_and_unreachable_server(tmp_path):
     with pytest.raises(InputError, match="unknown reference"):
         fetch_reference("mm99", cache_dir=tmp_path)
     with pytest.raises(InputError, match="download failed"):
-        fetch_reference(
-            "hg38", cache_dir=tmp_path, base_urls={"ucsc": "http://127.0.0.1:9/none"}
-        )
+        fetch_reference("hg38", cache_dir=tmp_path, base_urls={"ucsc": "http://127.0.0.1:9/none"})

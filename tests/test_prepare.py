@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared_path
 from typer.testing import CliRunner
 
+from conftest import shared_path
 from getx.cli import app
 from getx.errors import InputError
 from getx.prepare import PrepareInputs, prepare
@@ -83,7 +83,9 @@ def test_bcell_labels_on_known_genes(bcell_store):
     # each on its own strand.
     shared = _region_of(store, "chr2", 677_185)
     rows = genes.query("region == @shared")
-    assert {("TMEM18", "-"), ("TMEM18-DT", "+")} <= set(zip(rows["gene_name"], rows["strand"]))
+    assert {("TMEM18", "-"), ("TMEM18-DT", "+")} <= set(
+        zip(rows["gene_name"], rows["strand"], strict=True)
+    )
     assert data.expression[shared, 1] == pytest.approx(rna["TMEM18"], rel=1e-5)
     # TMEM18-DT is not in this RNA table: the + strand of the shared peak is not a labelled TSS.
     assert "TMEM18-DT" not in rna.index

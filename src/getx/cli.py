@@ -46,27 +46,39 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, Path]:
 @app.command()
 def prepare(
     out: Annotated[Path, typer.Option("--out", "-o", help="Store to write (a zarr directory).")],
-    peaks: Annotated[Path | None, typer.Option(help="Peaks: BED or narrowPeak, gzipped or not.")] = None,
-    genome: Annotated[Path | None, typer.Option(help="Genome: FASTA (plain/bgzip) or 2bit.")] = None,
+    peaks: Annotated[
+        Path | None, typer.Option(help="Peaks: BED or narrowPeak, gzipped or not.")
+    ] = None,
+    genome: Annotated[
+        Path | None, typer.Option(help="Genome: FASTA (plain/bgzip) or 2bit.")
+    ] = None,
     annotation: Annotated[
         Path | None, typer.Option(help="Genes: GTF, gene-bounds BED or a TSS table.")
     ] = None,
     motifs: Annotated[
-        str, typer.Option(help="'jaspar2024', a GET v1 folder (nrmotif_v1.json + .npz) or a motif file.")
+        str,
+        typer.Option(
+            help="'jaspar2024', a GET v1 folder (nrmotif_v1.json + .npz) or a motif file."
+        ),
     ] = "jaspar2024",
     motif_hits: Annotated[
-        Path | None, typer.Option(help="Precomputed motif-hit BED to aggregate instead of scanning.")
+        Path | None,
+        typer.Option(help="Precomputed motif-hit BED to aggregate instead of scanning."),
     ] = None,
     accessibility: Annotated[
         list[str] | None,
         typer.Option(help="CELLTYPE=FILE: BED/bedGraph with a count column. Repeatable."),
     ] = None,
-    fragments: Annotated[Path | None, typer.Option(help="fragments.tsv.gz (needs --barcodes).")] = None,
+    fragments: Annotated[
+        Path | None, typer.Option(help="fragments.tsv.gz (needs --barcodes).")
+    ] = None,
     atac_h5ad: Annotated[Path | None, typer.Option(help="AnnData of peak counts per cell.")] = None,
     barcodes: Annotated[
         Path | None, typer.Option(help="Table barcode -> cell type for fragments/RNA counts.")
     ] = None,
-    cell_type_column: Annotated[str, typer.Option(help="Cell-type column in .h5ad obs.")] = "cell_type",
+    cell_type_column: Annotated[
+        str, typer.Option(help="Cell-type column in .h5ad obs.")
+    ] = "cell_type",
     expression: Annotated[
         list[str] | None, typer.Option(help="CELLTYPE=FILE: gene table (gene, value). Repeatable.")
     ] = None,
@@ -102,7 +114,11 @@ def prepare(
             expression=files.expression,
         )
     else:
-        missing = [n for n, v in (("--peaks", peaks), ("--genome", genome), ("--annotation", annotation)) if v is None]
+        missing = [
+            n
+            for n, v in (("--peaks", peaks), ("--genome", genome), ("--annotation", annotation))
+            if v is None
+        ]
         if missing:
             raise typer.BadParameter(f"missing {', '.join(missing)} (or use --example)")
         inputs = PrepareInputs(
@@ -125,7 +141,10 @@ def prepare(
     with Progress() as bar:
         task = bar.add_task("scanning motifs", total=None)
         path = run_prepare(
-            inputs, out, options, progress=lambda done, total: bar.update(task, completed=done, total=total)
+            inputs,
+            out,
+            options,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     log.info("store written to %s", path)
     _print_summary(path)
@@ -169,8 +188,8 @@ def _print_summary(path: Path) -> None:
     for name, stats in info["per_cell_type"].items():
         table.add_row(
             f"cell type {name}",
-            f"{stats['accessible_regions']} accessible regions, {stats['tss_regions']} TSS regions, "
-            f"{stats['genes_measured']} genes measured",
+            f"{stats['accessible_regions']} accessible regions, "
+            f"{stats['tss_regions']} TSS regions, {stats['genes_measured']} genes measured",
         )
     Console().print(table)
 
@@ -179,10 +198,11 @@ def _print_summary(path: Path) -> None:
 def fetch_reference(
     genome: Annotated[str, typer.Argument(help="Reference set to download (hg38).")] = "hg38",
     cache_dir: Annotated[
-        Path | None, typer.Option(help="Where to keep the files (default: $GETX_CACHE_DIR or ~/.cache/getx).")
+        Path | None,
+        typer.Option(help="Where to keep the files (default: $GETX_CACHE_DIR or ~/.cache/getx)."),
     ] = None,
 ) -> None:
-    """Download a genome 2bit, a GENCODE GTF and GET's v1 motif archetype track (the only network use)."""
+    """Download hg38 2bit, a GENCODE GTF and GET's v1 motif track (the only network use)."""
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
 
     from getx.fetch import fetch_reference as run_fetch

@@ -41,9 +41,9 @@ def write_example(folder: str | Path, seed: int = 0) -> ExampleFiles:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     motifs = load_jaspar()
-    chosen = [
-        i for i, name in enumerate(motifs.names) if name.split(".")[0] in EXAMPLE_MOTIFS
-    ][: len(EXAMPLE_MOTIFS)]
+    chosen = [i for i, name in enumerate(motifs.names) if name.split(".")[0] in EXAMPLE_MOTIFS][
+        : len(EXAMPLE_MOTIFS)
+    ]
     probabilities = [
         motifs.background[None, :] * np.exp(motifs.matrices[i]) for i in chosen
     ]  # (W, 4) rows sum to 1 for log-odds against that background
@@ -80,7 +80,10 @@ def write_example(folder: str | Path, seed: int = 0) -> ExampleFiles:
             sequences[chrom][at : at + len(site)] = site
             carried[row, m] += 1
 
-    activity = {"erythroid": rng.gamma(2.0, 1.0, len(chosen)), "myeloid": rng.gamma(2.0, 1.0, len(chosen))}
+    activity = {
+        "erythroid": rng.gamma(2.0, 1.0, len(chosen)),
+        "myeloid": rng.gamma(2.0, 1.0, len(chosen)),
+    }
     accessibility, expression = {}, {}
     gene_table = pd.DataFrame(genes, columns=["chrom", "start", "end", "strand", "name"])
     for cell_type, tf in activity.items():
@@ -93,7 +96,9 @@ def write_example(folder: str | Path, seed: int = 0) -> ExampleFiles:
         values = []
         for gene in gene_table.itertuples(index=False):
             tss = gene.start if gene.strand == "+" else gene.end - 1
-            near = (peak_table["chrom"] == gene.chrom) & ((peak_table["start"] - tss).abs() < 20_000)
+            near = (peak_table["chrom"] == gene.chrom) & (
+                (peak_table["start"] - tss).abs() < 20_000
+            )
             contact = np.exp(-np.abs(peak_table.loc[near, "start"] - tss) / 10_000)
             drive = float((np.log1p(counts[near.to_numpy()]) * contact).sum())
             values.append(np.log10(1 + drive * 5 * rng.lognormal(0, 0.2)))

@@ -129,7 +129,9 @@ def download(
                 if on_progress:
                     on_progress(part.name.removesuffix(".part"), done, total)
     if total is not None and done != total:
-        raise InputError(f"download of {url} stopped at {done} of {total} bytes; run again to resume")
+        raise InputError(
+            f"download of {url} stopped at {done} of {total} bytes; run again to resume"
+        )
     return part
 
 

@@ -9,8 +9,8 @@ store, written atomically (see docs/format.md).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +68,7 @@ def prepare(
     options: PrepareOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Path:
-    """Build the store at ``out`` and return its path; ``progress(done, total)`` follows the scan."""
+    """Build the store at ``out`` and return its path; ``progress(done, total)`` tracks the scan."""
     from getx.io.annotation import load_annotation
     from getx.io.genome import harmonise_chroms, open_genome
     from getx.io.peaks import read_peaks

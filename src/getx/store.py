@@ -121,7 +121,9 @@ def write_store(
         raise ValueError("gene table refers to regions outside the store")
     for name, data in cell_types.items():
         if not name or "/" in name or name.startswith("."):
-            raise InputError(f"cell type name {name!r} cannot name a zarr group (no '/', no leading '.')")
+            raise InputError(
+                f"cell type name {name!r} cannot name a zarr group (no '/', no leading '.')"
+            )
         data.validate(n, len(genes), name)
 
     with atomic_output(path) as tmp:
