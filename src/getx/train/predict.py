@@ -1,0 +1,174 @@
+"""Expression prediction from a trained checkpoint: one window centred on each TSS region.
+
+``load_model(checkpoint)`` returns a :class:`Predictor`; ``Predictor.predict(store, cell_type)``
+returns one row per (gene, strand, TSS region) of the store's gene index whose region is
+accessible in the cell type, so genes sharing a region (bidirectional promoters, or two genes on
+one strand) each keep their row. Windows near a chromosome end are padded and masked.
+
+Table columns: gene_id, gene_name, cell_type, region (store row), chrom, start, end, strand
+('+'/'-'), predicted, observed (the store's measured expression; NaN when not measured).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from getx.errors import InputError
+
+log = logging.getLogger(__name__)
+
+COLUMNS = [
+    "gene_id",
+    "gene_name",
+    "cell_type",
+    "region",
+    "chrom",
+    "start",
+    "end",
+    "strand",
+    "predicted",
+    "observed",
+]
+
+
+def _resolve(checkpoint: str | Path) -> Path:
+    path = Path(checkpoint)
+    if path.is_dir():
+        candidate = path / "checkpoints" / "last.ckpt"
+        if not candidate.exists():
+            raise InputError("run directory has no checkpoints/last.ckpt", path)
+        return candidate
+    if not path.exists():
+        raise InputError("checkpoint not found", path)
+    return path
+
+
+@dataclass
+class Predictor:
+    """A trained model with the data settings and feature scaling it was trained with."""
+
+    model: Any  # GETModel, eval mode
+    hparams: dict[str, Any]
+    source: Path
+
+    @property
+    def regions(self) -> int:
+        return int(self.hparams["data"]["regions"])
+
+    def predict(
+        self, store: Any, cell_type: str, batch_size: int = 32, device: str | None = None
+    ) -> pd.DataFrame:
+        """Predicted expression for every gene with an accessible TSS region in ``cell_type``."""
+        import torch
+
+        from getx.store import open_store
+        from getx.train.data import DataConfig, cell_type_arrays, scale_features, usable_rows
+
+        if not hasattr(store, "cell_type"):
+            store = open_store(store)
+        if self.model.config.task != "expression":
+            raise InputError(f"checkpoint was trained for {self.model.config.task!r}", self.source)
+        if list(store.feature_names) != list(self.hparams["feature_names"]):
+            raise InputError(
+                "store features differ from the checkpoint's "
+                f"({len(store.feature_names)} vs {len(self.hparams['feature_names'])} motif "
+                "clusters, or another order): prepare the store with the model's motif set",
+                store.path,
+            )
+        config = DataConfig(**self.hparams["data"])
+        arrays = cell_type_arrays(store.cell_type(cell_type), config)
+        usable = usable_rows(arrays, config)
+        genes = store.genes.reset_index(drop=True)
+        gene_expression = store.cell_type(cell_type).gene_expression
+        keep = arrays.accessible[genes["region"].to_numpy()]
+        genes = genes.loc[keep].copy()
+        observed = np.asarray(gene_expression, dtype=np.float64)[keep]
+        features = scale_features(store.read_features(), np.asarray(self.hparams["scaling"]))
+        chroms = store.regions["chrom"].to_numpy().astype(str)
+        R, half = self.regions, self.regions // 2
+
+        centres = np.unique(genes["region"].to_numpy())
+        windows = np.full((len(centres), R), -1, dtype=np.int64)
+        for chrom in np.unique(chroms[centres]):
+            rows = np.flatnonzero((chroms == chrom) & usable)
+            here = np.flatnonzero(chroms[centres] == chrom)
+            index = np.searchsorted(rows, centres[here])
+            for slot, k in zip(here, index, strict=True):
+                lo, hi = k - half, k - half + R
+                window = rows[max(lo, 0) : min(hi, len(rows))]
+                offset = max(-lo, 0)
+                windows[slot, offset : offset + len(window)] = window
+
+        device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        model = self.model.to(device)
+        F = features.shape[1]
+        out = np.zeros((len(centres), 2), dtype=np.float32)
+        with torch.no_grad():
+            for start in range(0, len(centres), batch_size):
+                pos = windows[start : start + batch_size]
+                valid = pos >= 0
+                x = np.zeros((*pos.shape, F + 1), dtype=np.float32)
+                x[valid, :F] = features[pos[valid]]
+                x[valid, F] = arrays.access_input[pos[valid]]
+                xt = torch.from_numpy(x).to(device)
+                pad = torch.from_numpy(~valid).to(device)
+                pred = model(xt, pad)[:, half].float().cpu().numpy()
+                out[start : start + len(pos)] = pred
+        slot_of = {int(r): i for i, r in enumerate(centres)}
+        slots = np.array([slot_of[int(r)] for r in genes["region"]], dtype=np.int64)
+        strand_idx = (genes["strand"].to_numpy() == "-").astype(np.int64)
+        regions = store.regions
+        table = pd.DataFrame(
+            {
+                "gene_id": genes["gene_id"].to_numpy(),
+                "gene_name": genes["gene_name"].to_numpy(),
+                "cell_type": cell_type,
+                "region": genes["region"].to_numpy(),
+                "chrom": regions["chrom"].to_numpy()[genes["region"]],
+                "start": regions["start"].to_numpy()[genes["region"]],
+                "end": regions["end"].to_numpy()[genes["region"]],
+                "strand": genes["strand"].to_numpy(),
+                "predicted": out[slots, strand_idx] if len(slots) else np.zeros(0),
+                "observed": observed,
+            },
+            columns=COLUMNS,
+        )
+        log.info("predicted %d gene rows from %d TSS windows", len(table), len(centres))
+        return table
+
+
+def load_model(checkpoint: str | Path) -> Predictor:
+    """Load a getx training checkpoint (a ``.ckpt`` file or a run directory) for prediction."""
+    import torch
+
+    from getx.model import GETModel, ModelConfig, add_lora, merge_lora
+
+    path = _resolve(checkpoint)
+    ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(ckpt, dict) or "hyper_parameters" not in ckpt:
+        raise InputError(
+            "not a getx training checkpoint (no hyper_parameters); published GET weights "
+            "need a run: `getx finetune --init-checkpoint`",
+            path,
+        )
+    hparams = dict(ckpt["hyper_parameters"])
+    model = GETModel(ModelConfig.from_dict(hparams["model"]))
+    if hparams.get("lora_rank"):
+        add_lora(model, rank=hparams["lora_rank"], alpha=hparams.get("lora_alpha"))
+    state = {k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
+    model.load_state_dict(state, strict=True)
+    if hparams.get("lora_rank"):
+        merge_lora(model)
+    model.eval()
+    return Predictor(model=model, hparams=hparams, source=path)
+
+
+def predict(checkpoint: str | Path, store: Any, cell_type: str) -> pd.DataFrame:
+    """``load_model(checkpoint).predict(store, cell_type)``."""
+    return load_model(checkpoint).predict(store, cell_type)

@@ -1,0 +1,115 @@
+"""Prediction: one window per TSS region, every gene row kept, chromosome ends padded."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from getx.errors import InputError
+from getx.store import open_store
+from getx.train.commands import predict as predict_command
+from getx.train.predict import COLUMNS, load_model, predict
+from getx.train.run import TrainConfig, train
+from getx.train.synthetic import make_synthetic_store
+
+TINY = {"embed_dim": 32, "depth": 2, "num_heads": 4, "drop_path": 0.0}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    torch.set_num_threads(1)
+    root = tmp_path_factory.mktemp("pred")
+    store = make_synthetic_store(root / "syn.zarr", chroms=2, regions_per_chrom=128, seed=3)
+    cfg = TrainConfig(
+        store=str(store),
+        out=str(root / "run"),
+        regions=16,
+        step=8,
+        holdout_chroms=["chr2"],
+        drop_zero_accessibility=True,
+        epochs=2,
+        lr=1e-3,
+        model=TINY,
+        progress=False,
+        deterministic=True,
+    )
+    return store, train(cfg)
+
+
+def test_predict_covers_shared_regions_and_chromosome_ends(trained):
+    store_path, run = trained
+    store = open_store(store_path)
+    table = predict(run, store_path, "mixed")
+    assert list(table.columns) == COLUMNS
+    data = store.cell_type("mixed")
+    genes = store.genes
+    accessible = data.accessibility_raw[genes["region"].to_numpy()] > 0
+    # exactly the gene rows whose TSS region is accessible, none merged
+    assert len(table) == int(accessible.sum())
+    assert set(table["gene_id"]) == set(genes.loc[accessible, "gene_id"])
+    shared = genes[genes.duplicated(["region", "strand"], keep=False)]
+    assert len(shared) >= 2  # the synthetic store has two genes on one strand of one region
+    for _, gene in shared.iterrows():
+        if data.accessibility_raw[gene["region"]] > 0:
+            assert gene["gene_id"] in set(table["gene_id"])
+    both = table[table.duplicated("region", keep=False)]
+    assert set(both["strand"]) == {"+", "-"}  # bidirectional promoters give both strands
+    assert (table["predicted"] >= 0).all()
+    np.testing.assert_allclose(table["observed"], data.gene_expression[accessible], rtol=1e-6)
+    assert table["cell_type"].eq("mixed").all()
+    # region coordinates come from the store row
+    row = table.iloc[0]
+    assert row["chrom"] == store.regions.loc[row["region"], "chrom"]
+    assert row["start"] == store.regions.loc[row["region"], "start"]
+
+
+def test_prediction_at_chromosome_end_equals_hand_built_padded_window(trained):
+    store_path, run = trained
+    store = open_store(store_path)
+    model = load_model(run)
+    table = model.predict(store, "open")
+    chrom = store.regions["chrom"].to_numpy()
+    last_row = int(np.flatnonzero(chrom == "chr1")[-1])
+    first_row = int(np.flatnonzero(chrom == "chr2")[0])
+    for row in (last_row, first_row):
+        hits = table[table["region"] == row]
+        assert len(hits) >= 1  # genes at both chromosome ends are predicted
+        # Independent window: R = 16, TSS at index 8, chromosome rows only, padding elsewhere.
+        rows = np.flatnonzero(chrom == chrom[row])
+        k = int(np.searchsorted(rows, row))
+        window = [rows[i] if 0 <= i < len(rows) else -1 for i in range(k - 8, k + 8)]
+        window = np.array(window)
+        assert (window < 0).any()
+        features = store.read_features()
+        col_max = np.asarray(model.hparams["scaling"], dtype=np.float32)
+        x = np.zeros((16, features.shape[1] + 1), dtype=np.float32)
+        valid = window >= 0
+        x[valid, :-1] = np.clip(features[window[valid]] / col_max, 0, 1)
+        x[valid, -1] = (store.cell_type("open").accessibility_raw[window[valid]] > 0).astype(float)
+        with torch.no_grad():
+            pred = model.model(torch.from_numpy(x)[None], torch.from_numpy(~valid)[None])[0, 8]
+        for _, hit in hits.iterrows():
+            expected = float(pred[0 if hit["strand"] == "+" else 1])
+            assert hit["predicted"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+def test_predict_command_writes_tsv(trained, tmp_path):
+    store_path, run = trained
+    out = tmp_path / "pred.tsv"
+    predict_command(run / "checkpoints" / "last.ckpt", store_path, "open", out)
+    table = pd.read_csv(out, sep="\t")
+    assert list(table.columns) == COLUMNS and len(table) > 0
+
+
+def test_predict_rejects_other_features_and_non_checkpoints(trained, tmp_path):
+    store_path, run = trained
+    store = open_store(store_path)
+    store.feature_names = [*store.feature_names[:-1], "other"]
+    with pytest.raises(InputError, match="store features differ"):
+        load_model(run).predict(store, "open")
+    bogus = tmp_path / "w.pth"
+    torch.save({"model": {"x": torch.zeros(1)}}, bogus)
+    with pytest.raises(InputError, match=r"w\.pth: not a getx training checkpoint"):
+        load_model(bogus)
