@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from getx.train import commands as train_commands
+
 app = typer.Typer(
     help="getx: GET, the general expression transformer. Build datasets, train, predict, explain.",
     no_args_is_help=True,
@@ -220,18 +222,10 @@ def fetch_reference(
         typer.echo(str(path))
 
 
-def _register_optional_commands() -> None:
-    """Commands of later stages, registered when their module is present."""
-    try:
-        from getx.train import commands
-    except ImportError:
-        return
-    for name in ("pretrain", "finetune", "predict"):
-        if hasattr(commands, name):
-            app.command(name)(getattr(commands, name))
-
-
-_register_optional_commands()
+# Later stages keep their command functions beside their code; registered here in pipeline order.
+app.command()(train_commands.pretrain)
+app.command()(train_commands.finetune)
+app.command()(train_commands.predict)
 
 
 def run() -> None:
