@@ -64,8 +64,10 @@ def test_bidirectional_promoter_keeps_both_genes_and_strands():
 
 def test_expression_keyed_by_versioned_ensembl_ids():
     regions = _regions([("chr1", 0, 1_000)])
-    genes = gene_index(regions, _tss([("ENSG01", "A", "chr1", 500, "-")]))
-    values, matched = gene_values(genes, pd.Series({"ENSG01.7": 1.5, "ENSG02.1": 3.0}))
+    genes = gene_index(regions, _tss([("ENSG00000100170", "A", "chr1", 500, "-")]))
+    values, matched = gene_values(
+        genes, pd.Series({"ENSG00000100170.7": 1.5, "ENSG00000000002.1": 3.0})
+    )
     assert matched == 1 and values.tolist() == [1.5]
 
 

@@ -86,21 +86,25 @@ def gene_index(
     return index.sort_values(["region", "strand", "gene_id"], ignore_index=True)
 
 
-def gene_values(genes: pd.DataFrame, expression: pd.Series) -> tuple[np.ndarray, int]:
+def gene_values(
+    genes: pd.DataFrame, expression: pd.Series, annotation: pd.DataFrame | None = None
+) -> tuple[np.ndarray, int]:
     """Each gene-index row's expression (NaN when unmeasured), and how many genes matched.
 
-    The expression table is keyed by Ensembl id (versions stripped) when most keys look like
-    one, else by gene symbol.
+    Measured genes are matched to ``annotation`` (default: the gene index itself) by Ensembl id
+    or symbol, as :func:`getx.io.expression.match_genes` does; when several measured genes
+    land on one gene id, the largest value is kept.
     """
-    keys = pd.Index(expression.index.astype(str))
-    by_id = keys.str.startswith("ENS").mean() > 0.5
-    if by_id:
-        keys = keys.str.replace(r"\.\d+$", "", regex=True)
-    table = pd.Series(expression.to_numpy(np.float64), index=keys)
-    table = table[~table.index.duplicated(keep="first")]
-    column = genes["gene_id"] if by_id else genes["gene_name"]
-    values = column.map(table).to_numpy(np.float64)
-    return values.astype(np.float32), int(column[~np.isnan(values)].nunique())
+    from getx.io.expression import match_genes
+
+    report = match_genes(expression.index, genes if annotation is None else annotation)
+    by_id = (
+        pd.Series(expression.reindex(report.mapping.index).to_numpy(np.float64))
+        .groupby(report.mapping.to_numpy())
+        .max()
+    )
+    values = genes["gene_id"].map(by_id).to_numpy(np.float64)
+    return values.astype(np.float32), int(genes.loc[~np.isnan(values), "gene_id"].nunique())
 
 
 @dataclass

@@ -114,7 +114,7 @@ def prepare(
                 f"cell type {name!r} has accessibility but no expression; "
                 f"expression has: {', '.join(expression) or 'nothing'}"
             )
-        values, matched = gene_values(genes, expression[name])
+        values, matched = gene_values(genes, expression[name], annotation=tss)
         log.info(
             "%s: %d of %d measured genes matched a gene with a TSS region",
             name,
