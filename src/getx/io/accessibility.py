@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import open_text
+from getx.io.files import compression, open_text, read_string_table
 
 log = logging.getLogger(__name__)
 
@@ -112,23 +112,7 @@ def _count_header_lines(path: Path) -> int:
 
 def _read_table_lines(path: Path, n_header: int) -> pd.DataFrame:
     """Data lines as strings: row i is file line ``n_header + i + 1``; blank lines are NaN rows."""
-    try:
-        return pd.read_csv(
-            path,
-            sep="\t",
-            header=None,
-            skiprows=n_header,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            compression="gzip" if _gz(path) else None,
-        )
-    except pd.errors.EmptyDataError:
-        return pd.DataFrame()
-    except pd.errors.ParserError as err:
-        # pandas' message carries the line number ("Expected 4 fields in line 12, saw 5").
-        raise InputError(f"malformed table: {err}", path) from None
+    return read_string_table(path, sep="\t", header=None, skiprows=n_header)
 
 
 def _first_bad(mask: np.ndarray) -> int:
@@ -306,7 +290,7 @@ def counts_from_fragments(
         dtype={0: str, 3: str},
         skip_blank_lines=False,
         chunksize=chunksize,
-        compression="gzip" if _gz(path) else None,
+        compression=compression(path),
     )
     try:
         for chunk in reader:
@@ -381,11 +365,6 @@ def counts_from_fragments(
         index=peaks.index,
         columns=pd.Index(cell_types, name="cell_type"),
     )
-
-
-def _gz(path: Path) -> bool:
-    with open(path, "rb") as handle:
-        return handle.read(2) == b"\x1f\x8b"
 
 
 def _int_column(series: pd.Series, path: Path, lines: np.ndarray, what: str) -> np.ndarray:

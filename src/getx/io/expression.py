@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import is_gzipped, open_text
+from getx.io.files import compression, is_gzipped, open_text, read_string_table
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +78,6 @@ def _sniff_sep(path: Path) -> str:
     raise InputError("empty file", path)
 
 
-def _compression(path: Path) -> str | None:
-    return "gzip" if is_gzipped(path) else None
-
-
 # --------------------------------------------------------------------------------------------
 # Barcode -> cell type
 
@@ -97,19 +93,7 @@ def read_cell_type_table(path: str | Path) -> pd.Series:
     """
     path = Path(path)
     sep = _sniff_sep(path)
-    try:
-        table = pd.read_csv(
-            path,
-            sep=sep,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            compression=_compression(path),
-        )
-    except pd.errors.ParserError as err:
-        raise InputError(f"malformed table: {err}", path) from None
+    table = read_string_table(path, sep=sep, header=None)
     if table.shape[1] < 2:
         raise InputError("expected 2 columns (barcode, cell_type)", path, 1)
     first = [str(v).strip().lower() if pd.notna(v) else "" for v in table.iloc[0, :2]]
@@ -185,18 +169,7 @@ def read_gene_table(
     if transform not in ("none", "log10cpm", "log1p"):
         raise InputError(f"transform must be 'none', 'log10cpm' or 'log1p', not {transform!r}")
     sep = _sniff_sep(path)
-    try:
-        table = pd.read_csv(
-            path,
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            na_values=[""],
-            skip_blank_lines=False,
-            compression=_compression(path),
-        )
-    except pd.errors.ParserError as err:
-        raise InputError(f"malformed table: {err}", path) from None
+    table = read_string_table(path, sep=sep)
     columns = [str(c) for c in table.columns]
     gene_column = gene_column or _pick_column(columns, _GENE_COLUMNS) or columns[0]
     if gene_column not in columns:
@@ -459,7 +432,7 @@ def _read_text_matrix(
         skiprows=1,
         dtype=dtype,
         skip_blank_lines=False,
-        compression=_compression(path),
+        compression=compression(path),
         na_filter=True,
     )
     genes, sums = [], []
@@ -516,7 +489,7 @@ def _raise_bad_cell(path: Path, sep: str, rows_done: int, chunksize: int, err: E
             dtype=str,
             skip_blank_lines=False,
             keep_default_na=False,
-            compression=_compression(path),
+            compression=compression(path),
         )
     except pd.errors.ParserError as perr:
         raise InputError(f"malformed matrix: {perr}", path) from None
@@ -589,10 +562,10 @@ def _read_mtx_dir(path: Path, grouping: _Grouping, *, layer=None, gene_ids=False
     features_path = _find(path, ("features.tsv", "genes.tsv"))
     barcodes_path = _find(path, ("barcodes.tsv",))
     features = pd.read_csv(
-        features_path, sep="\t", header=None, dtype=str, compression=_compression(features_path)
+        features_path, sep="\t", header=None, dtype=str, compression=compression(features_path)
     )
     barcodes = pd.read_csv(
-        barcodes_path, sep="\t", header=None, dtype=str, compression=_compression(barcodes_path)
+        barcodes_path, sep="\t", header=None, dtype=str, compression=compression(barcodes_path)
     )[0]
     opener = gzip.open if is_gzipped(matrix_path) else open
     try:

@@ -9,7 +9,10 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def is_gzipped(path: str | Path) -> bool:
@@ -50,3 +53,38 @@ def atomic_output(destination: str | Path) -> Iterator[Path]:
             os.replace(tmp, destination)
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+def compression(path: str | Path) -> str | None:
+    """pandas' ``compression`` argument for ``path``, judged by content rather than suffix."""
+    return "gzip" if is_gzipped(path) else None
+
+
+def read_string_table(
+    path: str | Path, sep: str, header: int | None = 0, skiprows: int = 0
+) -> pd.DataFrame:
+    """A delimited text table (gzip ok) read as strings, blank lines kept.
+
+    Readers validate and convert the values themselves, so that an error can name the line.
+    """
+    import pandas as pd
+
+    from getx.errors import InputError
+
+    try:
+        return pd.read_csv(
+            path,
+            sep=sep,
+            header=header,
+            skiprows=skiprows,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=False,
+            compression=compression(path),
+        )
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except pd.errors.ParserError as err:
+        # pandas' message carries the line number ("Expected 4 fields in line 12, saw 5").
+        raise InputError(f"malformed table: {err}", path) from None
