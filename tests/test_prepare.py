@@ -19,6 +19,18 @@ from getx.store import open_store
 CHR2_PIECE_END = 2_333_275
 
 
+def _bcell_inputs(peaks) -> PrepareInputs:
+    """Binary B-cell peaks (4th column 1) as accessibility; GET's v1 motif clusters."""
+    return PrepareInputs(
+        peaks=peaks,
+        genome=shared_path("genome/chr2_1-2333275.fa.gz"),
+        annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
+        motifs=str(shared_path("motifs")),
+        accessibility={"bcell": peaks},
+        expression={"bcell": shared_path("bcell_like/test.rna.csv")},
+    )
+
+
 @pytest.fixture(scope="module")
 def bcell_store(tmp_path_factory):
     """B-cell-like peaks inside the real chr2:1-2,333,275 piece, GET's v1 motifs, its RNA table."""
@@ -28,15 +40,7 @@ def bcell_store(tmp_path_factory):
         rows = [line for line in source if line.split("\t")[0] == "chr2"]
     rows = [line for line in rows if int(line.split("\t")[2]) <= CHR2_PIECE_END]
     peaks.write_text("".join(rows))
-    inputs = PrepareInputs(
-        peaks=peaks,
-        genome=shared_path("genome/chr2_1-2333275.fa.gz"),
-        annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
-        motifs=str(shared_path("motifs")),
-        accessibility={"bcell": peaks},
-        expression={"bcell": shared_path("bcell_like/test.rna.csv")},
-    )
-    out = prepare(inputs, folder / "bcell.zarr")
+    out = prepare(_bcell_inputs(peaks), folder / "bcell.zarr")
     return open_store(out), rows
 
 
@@ -105,14 +109,7 @@ def test_rerun_replaces_the_store(bcell_store, tmp_path):
     target = inputs_dir / "again.zarr"
     (target / "junk").mkdir(parents=True)
     peaks = store.attrs["peaks"]
-    inputs = PrepareInputs(
-        peaks=peaks,
-        genome=shared_path("genome/chr2_1-2333275.fa.gz"),
-        annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
-        motifs=str(shared_path("motifs")),
-        accessibility={"bcell": peaks},
-        expression={"bcell": shared_path("bcell_like/test.rna.csv")},
-    )
+    inputs = _bcell_inputs(peaks)
     prepare(inputs, target)
     prepare(inputs, target)
     again = open_store(target)
