@@ -40,7 +40,7 @@ class SimConfig:
     sites_promoter: float = 2.5  # mean planted sites per promoter: 1 + Poisson
     pair_rate: float = 0.35  # chance an enhancer of a pair's cell type carries both motifs
     synergy: tuple[float, float] = (1.0, 2.0)  # kappa range of cooperative pairs
-    program_fraction: float = 0.35  # share of cell-type-specific TFs active per cell type
+    program_overlap: float = 0.25  # chance a cell-type TF is also active in a second cell type
     accessibility_floor: float = 0.3  # epsilon: accessibility of an element with no active TF
     mean_count: float = 40.0  # mean reads per region per cell type
     dispersion: float = 0.1  # negative binomial overdispersion phi

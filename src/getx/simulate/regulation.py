@@ -26,7 +26,7 @@ class Programs:
 
 
 def tf_programs(cfg: SimConfig, n_tfs: int, rng: np.random.Generator) -> Programs:
-    """Ubiquitous TFs active everywhere; the rest active (Gamma(4, 0.35)) in a few cell types."""
+    """Ubiquitous TFs active everywhere; the others (Gamma(4, 0.35)) in one or two cell types."""
     C = cfg.n_cell_types
     n_ubiq = max(2, round(n_tfs / 6))
     ubiq = np.arange(n_tfs) < n_ubiq
@@ -34,12 +34,23 @@ def tf_programs(cfg: SimConfig, n_tfs: int, rng: np.random.Generator) -> Program
     activity = np.empty((C, n_tfs))
     activity[:, ubiq] = rng.uniform(0.7, 1.3, (C, n_ubiq))
     activity[:, ~ubiq] = rng.uniform(0.0, 0.1, (C, len(specific)))
-    n_prog = max(2, round(cfg.program_fraction * len(specific)))
+    # Each specific TF belongs to one cell type (dealt round-robin), and to a second one with
+    # probability ``program_overlap``: programs are distinct but not disjoint.
+    owner = np.empty(len(specific), dtype=np.int64)
+    owner[rng.permutation(len(specific))] = np.arange(len(specific)) % C
+    second = np.where(
+        rng.random(len(specific)) < cfg.program_overlap,
+        (owner + rng.integers(1, max(C, 2), len(specific))) % C,
+        owner,
+    )
     program = []
     for c in range(C):
-        tfs = np.sort(rng.choice(specific, n_prog, replace=False))
-        activity[c, tfs] = rng.gamma(4.0, 0.35, n_prog)
+        tfs = specific[(owner == c) | (second == c)]
         program.append(tfs)
+    on = np.zeros((C, n_tfs), dtype=bool)
+    for c, tfs in enumerate(program):
+        on[c, tfs] = True
+    activity[on] = rng.gamma(4.0, 0.35, int(on.sum()))
     pairs, seen = [], set()
     for p in range(cfg.n_pairs):
         c = p % C
