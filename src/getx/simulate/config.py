@@ -50,7 +50,7 @@ class SimConfig:
     contact_alpha: float = 1.5
     contact_lambda: float = 25_000.0
     cross_domain: float = 0.25  # contact factor across a domain boundary
-    target_boost: float = 6.0  # tau: extra weight of the gene an enhancer was placed for
+    target_boost: float = 1.0  # tau: extra weight of the gene an enhancer was placed for
     min_contact: float = 0.08  # links weaker than this (and not to the target) are absent
     promoter_share: float = 0.3  # promoter part of the average drive; the rest is enhancers
     expression_power: float = 3.0  # eta: y = drive^eta, spreads expression over decades
