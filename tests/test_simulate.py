@@ -250,3 +250,17 @@ def test_cli_command(tmp_path):
     assert (tmp_path / "cli" / "truth" / "enhancer_gene.tsv").exists()
     bad = runner.invoke(app, ["--out", str(tmp_path / "x"), "--preset", "huge"])
     assert bad.exit_code != 0 and "huge" not in str(list((tmp_path).iterdir()))
+
+
+def test_get_v1_motif_clusters_can_be_planted(tmp_path):
+    from conftest import shared_path
+    from getx.motifs.databases import load_nrmotif_v1
+
+    motifs = load_nrmotif_v1(
+        shared_path("motifs/nrmotif_v1.json"), shared_path("motifs/nrmotif_v1.matrices.npz")
+    )
+    sim = simulate(tmp_path / "v1", "tiny", seed=0, motifs=motifs)
+    activity = sim.truth["tf_activity"]
+    assert set(activity["cluster"]) <= set(motifs.clusters)
+    assert activity["cluster"].nunique() == len(activity)
+    assert all(name[0].isalpha() for name in activity["tf"])  # symbols, not version numbers
