@@ -154,6 +154,7 @@ def test_example_through_the_cli(tmp_path):
 
 def test_every_subcommand_has_help():
     runner = CliRunner()
-    for command in ("prepare", "inspect", "fetch-reference"):
-        result = runner.invoke(app, [command, "--help"])
+    commands = ["prepare", "inspect", "fetch-reference", "simulate", "pretrain", "finetune"]
+    for command in [*([c] for c in commands), ["predict"], ["motifs", "cluster"]]:
+        result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from getx.motifs import commands as motif_commands
+from getx.simulate import commands as simulate_commands
 from getx.train import commands as train_commands
 
 app = typer.Typer(
@@ -223,9 +225,14 @@ def fetch_reference(
 
 
 # Later stages keep their command functions beside their code; registered here in pipeline order.
+app.command()(simulate_commands.simulate)
 app.command()(train_commands.pretrain)
 app.command()(train_commands.finetune)
 app.command()(train_commands.predict)
+
+motifs_app = typer.Typer(help="Motif sets: clustering into archetypes.", no_args_is_help=True)
+motifs_app.command("cluster")(motif_commands.cluster)
+app.add_typer(motifs_app, name="motifs")
 
 
 def run() -> None:
