@@ -109,7 +109,7 @@ def main() -> None:
         "# Motif clustering vs GET v1 archetypes",
         "",
         f"2,174 v1 motifs; reference: the published {n_ref} clusters.",
-        f"Machine: {result['machine']}.",
+        f"Machine: {result['machine']}; timings taken while other jobs loaded the 2 cores.",
         f"Timings (s): {timings}.",
         "",
         "| method | p floor | at 282: ARI | AMI | split | merged | exact | default cut: k | ARI |",
