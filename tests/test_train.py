@@ -204,3 +204,28 @@ def test_resume_continues_and_interrupt_checkpoints(store, tmp_path):
     interrupted = torch.load(out / "checkpoints" / "interrupted.ckpt", weights_only=True)
     assert interrupted["global_step"] == 2 * steps + 2
     assert not list(out.rglob(".*.ckpt*"))  # no temporary files left behind
+
+
+def test_finetune_command_with_small_preset(store, tmp_path):
+    from getx.train.commands import finetune
+
+    out = tmp_path / "cli"
+    finetune(
+        store,
+        out,
+        preset="small",
+        regions=16,
+        step=64,
+        holdout_chrom=["chr4"],
+        epochs=1,
+        batch_size=8,
+        warmup_steps=2,
+        num_workers=0,
+    )
+    import yaml
+
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config["preset"] == "small" and config["drop_zero_accessibility"] is True
+    ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
+    assert ckpt["hyper_parameters"]["model"]["embed_dim"] == 256
+    assert (out / "scaling.json").exists() and (out / "logs" / "metrics.csv").exists()

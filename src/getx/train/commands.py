@@ -14,9 +14,7 @@ import typer
 log = logging.getLogger(__name__)
 
 Store = Annotated[Path, typer.Argument(help="Region store written by `getx prepare`.")]
-Out = Annotated[
-    Path, typer.Option("--out", "-o", help="Run directory.")
-]
+Out = Annotated[Path, typer.Option("--out", "-o", help="Run directory.")]
 Preset = Annotated[str, typer.Option(help="Model size: paper (768x12x12) or small (256x4x8).")]
 Regions = Annotated[int, typer.Option(help="Regions per window (R).")]
 Step = Annotated[int, typer.Option(help="Regions between window starts.")]
