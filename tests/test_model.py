@@ -128,6 +128,16 @@ def test_loader_strict_reports_keys_and_backbone_only(tmp_path):
     report = load_weights(fine, path, backbone_only=True)
     assert report.missing == [] and report.unexpected == []
     torch.testing.assert_close(fine.blocks[1].attn.qkv.weight, pre.blocks[1].attn.qkv.weight)
+    # a finetuned checkpoint's expression head is kept when finetuning further
+    path2 = tmp_path / "fine.pth"
+    torch.save({"model": fine.state_dict()}, path2)
+    again = GETModel(ModelConfig(n_features=9, **TINY))
+    load_weights(again, path2, backbone_only=True)
+    torch.testing.assert_close(again.head_exp.weight, fine.head_exp.weight)
+    # a missing encoder weight is an error even in backbone mode
+    broken = {k: v for k, v in pre.state_dict().items() if k != "blocks.0.norm1.weight"}
+    with pytest.raises(InputError, match=r"blocks\.0\.norm1\.weight"):
+        load_weights(again, {"model": broken}, backbone_only=True)
     wrong = GETModel(ModelConfig(n_features=8, **TINY))
     with pytest.raises(InputError, match="wrong shape"):
         load_weights(wrong, path, backbone_only=True)

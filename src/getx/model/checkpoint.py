@@ -92,8 +92,9 @@ def load_weights(
     """Load a GET v1 or getx checkpoint (path or state dict) into ``model``.
 
     ``strict`` raises :class:`InputError` naming missing, unexpected and wrongly shaped keys.
-    ``backbone_only`` ignores task heads and the mask token on both sides (to finetune from a
-    pretrained checkpoint) while still requiring every encoder weight.
+    ``backbone_only`` does not require task heads and the mask token on either side (to
+    finetune from a pretrained checkpoint) while still checking every encoder weight; heads
+    present on both sides with the same shape are loaded too.
     """
     import torch
 
@@ -107,7 +108,16 @@ def load_weights(
         raw = torch.load(path, map_location="cpu", weights_only=True)
     state = translate_state_dict(extract_state_dict(raw, name))
     own = model.state_dict()
+    if not any(".lora_" in k for k in state):
+        # LoRA matrices added for this run are new: a base checkpoint cannot hold them.
+        own = {k: v for k, v in own.items() if ".lora_" not in k}
+    heads = {}
     if backbone_only:
+        heads = {
+            k: v
+            for k, v in state.items()
+            if k.startswith(HEAD_PREFIXES) and k in own and tuple(v.shape) == tuple(own[k].shape)
+        }
         state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIXES)}
         own = {k: v for k, v in own.items() if not k.startswith(HEAD_PREFIXES)}
     missing = sorted(k for k in own if k not in state)
@@ -129,6 +139,7 @@ def load_weights(
             raise InputError(message, None if isinstance(source, dict) else source)
         log.warning("%s: %s", name, message)
     loadable = {k: v for k, v in state.items() if k in own}
+    loadable.update(heads)
     model.load_state_dict(loadable, strict=False)
     log.info("loaded %d tensors from %s", len(loadable), name)
     return report

@@ -210,9 +210,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     )
     if config.init_checkpoint and ckpt_path is None:
         # The encoder must match fully; heads may differ (pretrained -> finetune).
-        report = load_weights(
-            module.model, config.init_checkpoint, strict=False, backbone_only=True
-        )
+        report = load_weights(module.model, config.init_checkpoint, backbone_only=True)
         log.info("initialised from %s (%s)", config.init_checkpoint, report)
 
     generator = torch.Generator().manual_seed(config.seed)
