@@ -7,3 +7,12 @@ accessibility and expression; ``getx.motifs`` turns sequence into motif-cluster 
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    # ``getx.load_model`` without importing torch on ``import getx``.
+    if name == "load_model":
+        from getx.train.predict import load_model
+
+        return load_model
+    raise AttributeError(f"module 'getx' has no attribute {name!r}")
