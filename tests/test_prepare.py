@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 
 import numpy as np
@@ -10,37 +9,19 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from conftest import shared_path
+from conftest import bcell_chr2_inputs, shared_path
 from getx.cli import app
 from getx.errors import InputError
 from getx.prepare import PrepareInputs, prepare
 from getx.store import open_store
-
-CHR2_PIECE_END = 2_333_275
-
-
-def _bcell_inputs(peaks) -> PrepareInputs:
-    """Binary B-cell peaks (4th column 1) as accessibility; GET's v1 motif clusters."""
-    return PrepareInputs(
-        peaks=peaks,
-        genome=shared_path("genome/chr2_1-2333275.fa.gz"),
-        annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
-        motifs=str(shared_path("motifs")),
-        accessibility={"bcell": peaks},
-        expression={"bcell": shared_path("bcell_like/test.rna.csv")},
-    )
 
 
 @pytest.fixture(scope="module")
 def bcell_store(tmp_path_factory):
     """B-cell-like peaks inside the real chr2:1-2,333,275 piece, GET's v1 motifs, its RNA table."""
     folder = tmp_path_factory.mktemp("bcell")
-    peaks = folder / "chr2_piece.atac.bed"
-    with gzip.open(shared_path("bcell_like/test.atac.bed.gz"), "rt") as source:
-        rows = [line for line in source if line.split("\t")[0] == "chr2"]
-    rows = [line for line in rows if int(line.split("\t")[2]) <= CHR2_PIECE_END]
-    peaks.write_text("".join(rows))
-    out = prepare(_bcell_inputs(peaks), folder / "bcell.zarr")
+    inputs, rows = bcell_chr2_inputs(folder)
+    out = prepare(inputs, folder / "bcell.zarr")
     return open_store(out), rows
 
 
@@ -104,18 +85,18 @@ def test_bcell_labels_on_known_genes(bcell_store):
 
 def test_rerun_replaces_the_store(bcell_store, tmp_path):
     store, _ = bcell_store
-    inputs_dir = tmp_path
+    out_dir = tmp_path / "out"
     # Re-preparing into an existing store replaces it whole; no temporary folders stay behind.
-    target = inputs_dir / "again.zarr"
+    target = out_dir / "again.zarr"
     (target / "junk").mkdir(parents=True)
-    peaks = store.attrs["peaks"]
-    inputs = _bcell_inputs(peaks)
+    (tmp_path / "inputs").mkdir()
+    inputs, _ = bcell_chr2_inputs(tmp_path / "inputs")
     prepare(inputs, target)
     prepare(inputs, target)
     again = open_store(target)
     assert again.n_regions == store.n_regions
     assert not (target / "junk").exists()
-    assert sorted(p.name for p in inputs_dir.iterdir()) == ["again.zarr"]
+    assert sorted(p.name for p in out_dir.iterdir()) == ["again.zarr"]
     np.testing.assert_array_equal(again.read_features(), store.read_features())
 
 

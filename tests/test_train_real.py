@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import gzip
-
 import pandas as pd
 
-from conftest import shared_path
-from getx.prepare import PrepareInputs, prepare
+from conftest import bcell_chr2_inputs
+from getx.prepare import prepare
 from getx.store import open_store
 from getx.train import TrainConfig, load_model, train
 
 
 def test_small_model_learns_on_real_bcell_store(tmp_path):
-    peaks = tmp_path / "chr2_piece.bed"
-    with gzip.open(shared_path("bcell_like/test.atac.bed.gz"), "rt") as source:
-        rows = [line for line in source if line.startswith("chr2\t")]
-    peaks.write_text("".join(r for r in rows if int(r.split("\t")[2]) <= 2_333_275))
-    store = prepare(
-        PrepareInputs(
-            peaks=peaks,
-            genome=shared_path("genome/chr2_1-2333275.fa.gz"),
-            annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
-            motifs=str(shared_path("motifs")),
-            accessibility={"bcell": peaks},
-            expression={"bcell": shared_path("bcell_like/test.rna.csv")},
-        ),
-        tmp_path / "bcell.zarr",
-    )
+    inputs, _ = bcell_chr2_inputs(tmp_path)
+    store = prepare(inputs, tmp_path / "bcell.zarr")
     config = TrainConfig(
         store=str(store),
         out=str(tmp_path / "run"),
