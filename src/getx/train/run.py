@@ -135,6 +135,17 @@ def _merge_logs(log_dir: Path) -> None:
         p.unlink()
 
 
+def _loggers(out: Path, csv_logger) -> list:
+    """CSV always; TensorBoard too when it is installed (an optional extra, never required)."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is None:
+        return [csv_logger]
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    return [csv_logger, TensorBoardLogger(save_dir=str(out), name="", version="tensorboard")]
+
+
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
     """Train (or resume) a run; returns the run directory. ``callbacks``: extra Lightning ones."""
     import lightning as L  # noqa: N812
@@ -241,7 +252,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         strategy="ddp" if gpu and torch.cuda.device_count() > 1 else "auto",
         precision=precision,
         deterministic=config.deterministic,
-        logger=CSVLogger(save_dir=str(out), name="", version="logs"),
+        logger=_loggers(out, CSVLogger(save_dir=str(out), name="", version="logs")),
         callbacks=[
             ModelCheckpoint(
                 dirpath=ckpt_dir,
