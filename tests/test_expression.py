@@ -16,7 +16,6 @@ from conftest import shared_path
 from getx.errors import InputError
 from getx.io.expression import (
     match_genes,
-    pseudobulk_counts,
     read_cell_type_table,
     read_gene_table,
     read_pseudobulk,
@@ -61,12 +60,13 @@ def test_k562_log10cpm_and_erythroid_markers(cluster1):
     assert expr["GATA1"] > expr.quantile(0.9)
 
 
-def test_pseudobulk_counts_flag(tmp_path):
+def test_pseudobulk_raw_and_log10cpm(tmp_path):
     path = tmp_path / "m.tsv"
     path.write_text("gene\tc1\tc2\nA\t1\t3\nB\t0\t4\n")
-    raw = pseudobulk_counts(path, raw_counts=True)
+    bulk = read_pseudobulk(path)
+    raw = bulk.counts
     assert raw.columns.tolist() == ["m"] and raw["m"].tolist() == [4.0, 4.0]
-    logged = pseudobulk_counts(path)
+    logged = bulk.log10cpm
     assert logged["m"].tolist() == pytest.approx([math.log10(0.5e6 + 1)] * 2)
 
 
@@ -111,7 +111,7 @@ def test_two_clusters_from_barcode_table(two_clusters):
 
 
 def test_cluster2_totals_match_provenance():
-    counts = pseudobulk_counts(shared_path(CLUSTER2), raw_counts=True).iloc[:, 0]
+    counts = read_pseudobulk(shared_path(CLUSTER2)).counts.iloc[:, 0]
     assert counts.sum() == 8_849_906
     assert counts["HBG1"] == 4_695
     assert counts["GATA1"] == 910

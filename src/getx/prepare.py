@@ -224,14 +224,14 @@ def _expression(inputs: PrepareInputs, cell_types: list[str]) -> dict[str, pd.Se
     result = {name: ex.read_gene_table(path) for name, path in inputs.expression.items()}
     if inputs.rna_counts is not None:
         single = cell_types[0] if len(cell_types) == 1 and inputs.barcodes is None else None
-        table = ex.pseudobulk_counts(
+        table = ex.read_pseudobulk(
             inputs.rna_counts,
             cell_types=inputs.barcodes,
             name=single,
             cell_type_column=inputs.cell_type_column
             if inputs.rna_counts.suffix == ".h5ad" and inputs.barcodes is None
             else None,
-        )
+        ).log10cpm
         result.update({str(c): table[c] for c in table.columns})
     if not result:
         raise InputError("no expression given: pass --expression CELLTYPE=FILE or --rna-counts")

@@ -2,7 +2,7 @@
 
 - :func:`read_gene_table`: a gene -> value table (CSV/TSV, gz ok), e.g. a pseudobulk that GET
   used as given (its values are already log10(CPM + 1)-like).
-- :func:`read_pseudobulk` / :func:`pseudobulk_counts`: sum single-cell UMI counts per cell type
+- :func:`read_pseudobulk`: sum single-cell UMI counts per cell type
   from a genes x cells CSV/TSV, an ``.h5ad``, a 10x MTX directory or a 10x ``.h5``, and return
   GET's expression scale ``log10(CPM + 1)`` (CPM = count / total * 1e6 per cell type) with the
   raw summed counts kept.
@@ -257,31 +257,6 @@ def log10_cpm(counts: pd.DataFrame, source: str | Path | None = None) -> pd.Data
         bad = total.index[(total <= 0).to_numpy()][0]
         raise InputError(f"cell type {bad!r} has no counts; cannot compute CPM", source)
     return np.log10(counts / total * 1e6 + 1.0)
-
-
-def pseudobulk_counts(
-    path: str | Path,
-    cell_types: Mapping[str, str] | pd.Series | str | Path | None = None,
-    *,
-    name: str | None = None,
-    cell_type_column: str | None = None,
-    layer: str | None = None,
-    gene_ids: bool = False,
-    raw_counts: bool = False,
-) -> pd.DataFrame:
-    """Genes x cell types log10(CPM + 1), or the raw summed counts with ``raw_counts=True``.
-
-    See :func:`read_pseudobulk` for the inputs; it returns both at once.
-    """
-    bulk = read_pseudobulk(
-        path,
-        cell_types,
-        name=name,
-        cell_type_column=cell_type_column,
-        layer=layer,
-        gene_ids=gene_ids,
-    )
-    return bulk.counts if raw_counts else bulk.log10cpm
 
 
 def read_pseudobulk(
