@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -236,3 +237,125 @@ def test_cluster_command_writes_a_usable_motif_set(tmp_path):
         "hoc.json",
         "hoc.matrices.npz",
     ]
+
+
+# --- the default feature set: JASPAR 2024 in similarity clusters, cached ------------------------
+
+
+@pytest.fixture(scope="session")
+def jaspar_cold(tmp_path_factory) -> tuple:
+    """The default set loaded once into an empty cache (the cold path: clustering ~879 motifs)."""
+    cache = tmp_path_factory.mktemp("getx_cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GETX_CACHE_DIR", str(cache))
+        motifs = load_motifs("jaspar2024")
+    return cache, motifs
+
+
+def _tf(name: str) -> str:
+    return name.split(".", 2)[2]  # "MA0035.5.GATA1" -> "GATA1"
+
+
+def test_default_set_is_jaspar_in_similarity_clusters_cached_on_disk(jaspar_cold, monkeypatch):
+    cache, motifs = jaspar_cold
+    families = load_motifs("jaspar2024-families")
+    assert motifs.names == families.names and len(motifs) > 800
+    pairs = zip(motifs.matrices, families.matrices, strict=True)
+    assert all(np.array_equal(a, b) for a, b in pairs)
+    # Not JASPAR's family annotation, nor one cluster per motif.
+    assert len(families.clusters) < len(motifs.clusters) < len(motifs) / 2
+    assert len(set(motifs.clusters)) == len(motifs.clusters)
+    assert "similarity clusters" in motifs.source
+    for c, name in enumerate(motifs.clusters):
+        genes = set(motifs.cluster_genes[name])
+        members = [motifs.names[i] for i in np.flatnonzero(motifs.motif_cluster == c)]
+        assert members and genes
+        assert all(set(mc.motif_genes(m)) <= genes for m in members)
+    # The cold load wrote one JSON + npz pair (atomically: nothing else is left behind).
+    files = sorted(p.name for p in (cache / "motif_clusters").iterdir())
+    assert len(files) == 2 and files[0].endswith(".json") and files[1].endswith(".matrices.npz")
+    # A warm load reads it: no clustering happens, and the result is the same.
+    monkeypatch.setenv("GETX_CACHE_DIR", str(cache))
+
+    def no_clustering(*args, **kwargs):
+        raise AssertionError("clustered again instead of reading the cache")
+
+    monkeypatch.setattr(mc, "cluster_labels", no_clustering)
+    warm = load_motifs("jaspar2024")
+    assert warm.clusters == motifs.clusters
+    assert np.array_equal(warm.motif_cluster, motifs.motif_cluster)
+    assert warm.cluster_genes == motifs.cluster_genes
+    assert warm.checksum() == motifs.checksum() and warm.source == motifs.source
+    # The cache entry is itself a motif set getx reads.
+    again = load_motifs(cache / "motif_clusters" / files[0])
+    assert again.clusters == motifs.clusters and again.names == motifs.names
+
+
+def test_jaspar_clusters_group_known_families(jaspar_cold):
+    _, motifs = jaspar_cold
+
+    def clusters_of(pattern: str) -> set[str]:
+        found = {
+            motifs.clusters[motifs.motif_cluster[i]]
+            for i, n in enumerate(motifs.names)
+            if re.fullmatch(pattern, _tf(n), flags=re.I)
+        }
+        assert found, pattern
+        return found
+
+    # Known binding specificities: GATA zinc fingers (WGATAR), CTCF's core and its extended
+    # forms, IRF (AANNGAAA), RUNX (TGTGGT); SOX HMG boxes (WWCAAWG) are unrelated to them.
+    gata = clusters_of(r"GATA[1-6]")
+    ctcf = clusters_of(r"CTCF")
+    assert len(gata) == 1 and next(iter(gata)).startswith("GATA")
+    assert ctcf == {"CTCF"}
+    assert len(clusters_of(r"IRF\d")) == 1
+    assert len(clusters_of(r"RUNX\d")) == 1
+    sox = clusters_of(r"SOX\d+")
+    assert not sox & (gata | ctcf)
+    assert not clusters_of(r"CTCFL") & (gata | sox)
+    # Heterodimers sit with their DNA-binding partners' family (AP-1).
+    assert clusters_of(r"FOS::JUN") <= clusters_of(r"FOSL?\d?::JUN[BD]?")
+
+
+def test_cluster_cache_is_rebuilt_when_damaged(v1, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("GETX_CACHE_DIR", str(tmp_path))
+    sub = select(v1, clusters=["CTCF", "GATA", "AP1/1", "SOX/1", "KLF/SP/2"])
+    first = mc.cached_cluster_motifs(sub, n_clusters=4)
+    path = mc.cache_path(sub, n_clusters=4)
+    npz = path.with_name(path.name.removesuffix(".json") + ".matrices.npz")
+    assert path.exists() and npz.exists()
+    # Other parameters are another cache entry.
+    assert mc.cache_path(sub, n_clusters=5) != path and mc.cache_path(sub) != path
+
+    def same(a: MotifSet, b: MotifSet) -> bool:
+        return a.clusters == b.clusters and np.array_equal(a.motif_cluster, b.motif_cluster)
+
+    for damaged, damage in [(path, b'{"truncated'), (npz, b"not a zip"), (path, b"[]")]:
+        good = damaged.read_bytes()
+        damaged.write_bytes(damage)
+        caplog.clear()
+        again = mc.cached_cluster_motifs(sub, n_clusters=4)
+        assert same(again, first)  # rebuilt, deterministically
+        assert "rebuilding the motif-cluster cache" in caplog.text and str(path) in caplog.text
+        assert damaged.read_bytes() == good  # and rewritten
+    # An entry that is not for this motif set (another set's file under this key) is rebuilt.
+    other = select(v1, clusters=["CTCF", "GATA"])
+    mc.cached_cluster_motifs(other, n_clusters=2)
+    other_path = mc.cache_path(other, n_clusters=2)
+    path.write_bytes(other_path.read_bytes())
+    caplog.clear()
+    assert same(mc.cached_cluster_motifs(sub, n_clusters=4), first)
+    assert "another motif set" in caplog.text
+    # use_cache=False neither reads nor writes.
+    path.unlink()
+    assert same(mc.cached_cluster_motifs(sub, n_clusters=4, use_cache=False), first)
+    assert not path.exists()
+
+
+def test_unknown_jaspar_grouping():
+    from getx.errors import InputError
+    from getx.motifs.databases import load_jaspar
+
+    with pytest.raises(InputError, match="unknown JASPAR grouping 'nope'"):
+        load_jaspar(grouping="nope")

@@ -26,14 +26,17 @@ Agreement with a reference clustering: :func:`adjusted_rand_index`,
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 
-from getx.motifs.databases import MotifSet
+from getx.motifs.databases import BASES, MotifSet
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +48,8 @@ DEFAULT_CUT = {"tomtom2-kl": 0.45, "tomtom2-pcc": 0.53, "pcc-average": 0.19}
 # are dominated by noise among the ~90% unrelated pairs (ARI 0.80 -> 0.87 on v1).
 P_FLOOR = 0.05
 DEFAULT_METHOD = "tomtom2-kl"
+# Bump when a change to the method changes its clusters, so cached clusterings are rebuilt.
+CACHE_VERSION = 1
 
 
 # --- probabilities and column features ---------------------------------------------------------
@@ -256,7 +261,10 @@ def motif_genes(name: str) -> list[str]:
 
 
 def _family(gene: str) -> str:
+    """Leading letters of a TF symbol (GATA1 -> GATA); one letter keeps its digits (E2F6 -> E2F)."""
     m = re.match(r"[A-Z]+", gene)
+    if m and len(m.group(0)) == 1:
+        m = re.match(r"[A-Z]+\d+[A-Z]*", gene) or m
     return m.group(0) if m else gene
 
 
@@ -383,6 +391,180 @@ def archetypes(
         a, b = cols[0], cols[-1] + 1
         mat = acc[a:b] / np.maximum(cov[a:b, None], 1)
         out[cname] = mat / mat.sum(axis=1, keepdims=True)
+    return out
+
+
+# --- writing and caching clustered sets -------------------------------------------------------
+
+
+def write_clustering(
+    motifs: MotifSet,
+    arche: dict[str, np.ndarray] | None,
+    prefix: str | Path,
+    extra: dict | None = None,
+) -> list[Path]:
+    """Write PREFIX.json + PREFIX.matrices.npz (loadable by ``load_motifs(PREFIX.json)``) and,
+    when ``arche`` is given, PREFIX.archetypes.meme; each file atomically, the npz before the
+    json (a reader that finds the json finds its matrices). Returns the paths written."""
+    from getx.io.files import atomic_output
+
+    prefix = Path(prefix)
+    stem = prefix.name.removesuffix(".json")
+    json_path = prefix.with_name(stem + ".json")
+    npz_path = prefix.with_name(stem + ".matrices.npz")
+    meme_path = prefix.with_name(stem + ".archetypes.meme")
+    members: dict[str, list[str]] = {c: [] for c in motifs.clusters}
+    for name, c in zip(motifs.names, motifs.motif_cluster, strict=True):
+        members[motifs.clusters[c]].append(name)
+    doc = {
+        "description": "motif clusters from getx (getx.motifs.clustering)",
+        "source": motifs.source,
+        **(extra or {}),
+        "background": {b: float(x) for b, x in zip(BASES, motifs.background, strict=True)},
+        "matrix_units": "natural-log odds vs background, (4, W) rows A C G T in the npz",
+        "matrix_names": list(motifs.names),
+        "cluster_names": list(motifs.clusters),
+        "motif_to_cluster": {
+            n: motifs.clusters[c] for n, c in zip(motifs.names, motifs.motif_cluster, strict=True)
+        },
+        "cluster_gene_list": {c: motifs.cluster_genes.get(c, []) for c in motifs.clusters},
+        "clusters": {
+            c: {
+                "members": members[c],
+                "genes": motifs.cluster_genes.get(c, []),
+                **({"archetype_width": int(arche[c].shape[0])} if arche else {}),
+            }
+            for c in motifs.clusters
+        },
+    }
+    with atomic_output(npz_path) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(
+            fh,
+            **{
+                n: np.ascontiguousarray(m.T)
+                for n, m in zip(motifs.names, motifs.matrices, strict=True)
+            },
+        )
+    paths = [json_path, npz_path]
+    if arche:
+        bg = " ".join(f"{b} {x:.4f}" for b, x in zip(BASES, motifs.background, strict=True))
+        lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", ""]
+        lines += ["Background letter frequencies", bg, ""]
+        for c in motifs.clusters:
+            p = arche[c]
+            lines.append(f"MOTIF {c.replace(' ', '_')} n{len(members[c])}")
+            lines.append(f"letter-probability matrix: alength= 4 w= {p.shape[0]} nsites= 20 E= 0")
+            lines += [" ".join(f"{x:.6f}" for x in row) for row in p]
+            lines.append("")
+        with atomic_output(meme_path) as tmp:
+            tmp.write_text("\n".join(lines))
+        paths.append(meme_path)
+    with atomic_output(json_path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1) + "\n")
+    return paths
+
+
+def cache_path(
+    motifs: MotifSet,
+    n_clusters: int | None = None,
+    cut: float | None = None,
+    method: str = DEFAULT_METHOD,
+    min_overlap: int = 5,
+    p_floor: float | None = P_FLOOR,
+) -> Path:
+    """Where :func:`cached_cluster_motifs` keeps a clustering: ``<cache>/motif_clusters/KEY.json``
+    (+ ``KEY.matrices.npz``), KEY a hash of the motif set's checksum and every parameter."""
+    from getx.motifs.pvalues import cache_dir
+
+    key = hashlib.sha256()
+    key.update(motifs.checksum().encode())
+    params = _cache_params(n_clusters, cut, method, min_overlap, p_floor)
+    key.update(json.dumps(params, sort_keys=True).encode())
+    return cache_dir() / "motif_clusters" / f"{key.hexdigest()[:32]}.json"
+
+
+def _cache_params(n_clusters, cut, method, min_overlap, p_floor) -> dict:
+    return {
+        "version": CACHE_VERSION,
+        "method": method,
+        "n_clusters": n_clusters,
+        "cut": None if n_clusters is not None else (DEFAULT_CUT[method] if cut is None else cut),
+        "min_overlap": min_overlap,
+        "p_floor": p_floor,
+    }
+
+
+def _read_cached(path: Path, motifs: MotifSet, checksum: str) -> MotifSet:
+    """The cached clustering of ``motifs``; raises if the files are unreadable or not for it."""
+    from getx.motifs.databases import load_nrmotif_v1
+
+    doc = json.loads(path.read_text())
+    if not isinstance(doc, dict):
+        raise ValueError("not a JSON object")
+    if doc.get("input_checksum") != checksum:
+        raise ValueError("written for another motif set")
+    npz = path.with_name(path.name.removesuffix(".json") + ".matrices.npz")
+    cached = load_nrmotif_v1(path, npz)
+    if cached.names != motifs.names or not all(
+        np.array_equal(a, b) for a, b in zip(cached.matrices, motifs.matrices, strict=True)
+    ):
+        raise ValueError("its motifs differ from the set's")
+    return MotifSet(
+        names=motifs.names,
+        matrices=motifs.matrices,
+        background=motifs.background,
+        clusters=cached.clusters,
+        motif_cluster=cached.motif_cluster,
+        cluster_genes=cached.cluster_genes,
+        source=doc.get("source", motifs.source),
+    )
+
+
+def cached_cluster_motifs(
+    motifs: MotifSet,
+    n_clusters: int | None = None,
+    cut: float | None = None,
+    method: str = DEFAULT_METHOD,
+    min_overlap: int = 5,
+    p_floor: float | None = P_FLOOR,
+    use_cache: bool = True,
+) -> MotifSet:
+    """:func:`cluster_motifs`, kept on disk like the p-value thresholds.
+
+    The clustering lives under ``$GETX_CACHE_DIR/motif_clusters`` (default ``~/.cache/getx``) as
+    a JSON + npz motif set (no pickle) keyed by :func:`cache_path`; it is used only when it is
+    for exactly these motifs (checksum, names and matrices). An unreadable or mismatched entry
+    is rebuilt with a warning; an unwritable cache only logs a warning.
+    """
+    import time
+    from zipfile import BadZipFile
+
+    from getx.errors import InputError
+
+    path = cache_path(motifs, n_clusters, cut, method, min_overlap, p_floor)
+    checksum = motifs.checksum()
+    if use_cache and path.exists():
+        try:
+            return _read_cached(path, motifs, checksum)
+        except (OSError, ValueError, KeyError, TypeError, EOFError, BadZipFile, InputError) as e:
+            log.warning("rebuilding the motif-cluster cache %s (%s)", path, e)
+    t0 = time.perf_counter()
+    out = cluster_motifs(motifs, n_clusters, cut, method, min_overlap, p_floor)
+    params = _cache_params(n_clusters, cut, method, min_overlap, p_floor)
+    described = ", ".join(f"{k} {v}" for k, v in params.items() if k != "version" and v is not None)
+    out = replace(out, source=f"{motifs.source}; similarity clusters ({described})")
+    log.info(
+        "clustered %d motifs into %d clusters in %.1f s",
+        len(motifs),
+        len(out.clusters),
+        time.perf_counter() - t0,
+    )
+    if use_cache:
+        extra = {"input_checksum": checksum, "parameters": params}
+        try:
+            write_clustering(out, None, path, extra)
+        except OSError as e:  # a read-only cache must not stop the caller
+            log.warning("could not write the motif-cluster cache %s: %s", path, e)
     return out
 
 

@@ -11,69 +11,6 @@ import typer
 log = logging.getLogger(__name__)
 
 
-def write_clustering(motifs, arche: dict, prefix: Path, extra: dict | None = None) -> list[Path]:
-    """Write PREFIX.json + PREFIX.matrices.npz (loadable by ``load_motifs(PREFIX.json)``) and
-    PREFIX.archetypes.meme; each file atomically. Returns the paths written."""
-    import json
-
-    import numpy as np
-
-    from getx.io.files import atomic_output
-    from getx.motifs.databases import BASES
-
-    prefix = Path(prefix)
-    stem = prefix.name.removesuffix(".json")
-    json_path = prefix.with_name(stem + ".json")
-    npz_path = prefix.with_name(stem + ".matrices.npz")
-    meme_path = prefix.with_name(stem + ".archetypes.meme")
-    members: dict[str, list[str]] = {c: [] for c in motifs.clusters}
-    for name, c in zip(motifs.names, motifs.motif_cluster, strict=True):
-        members[motifs.clusters[c]].append(name)
-    doc = {
-        "description": "motif clusters from `getx motifs cluster`",
-        "source": motifs.source,
-        **(extra or {}),
-        "background": {b: float(x) for b, x in zip(BASES, motifs.background, strict=True)},
-        "matrix_units": "natural-log odds vs background, (4, W) rows A C G T in the npz",
-        "matrix_names": list(motifs.names),
-        "cluster_names": list(motifs.clusters),
-        "motif_to_cluster": {
-            n: motifs.clusters[c] for n, c in zip(motifs.names, motifs.motif_cluster, strict=True)
-        },
-        "cluster_gene_list": {c: motifs.cluster_genes.get(c, []) for c in motifs.clusters},
-        "clusters": {
-            c: {
-                "members": members[c],
-                "genes": motifs.cluster_genes.get(c, []),
-                "archetype_width": int(arche[c].shape[0]),
-            }
-            for c in motifs.clusters
-        },
-    }
-    with atomic_output(json_path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=1) + "\n")
-    with atomic_output(npz_path) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(
-            fh,
-            **{
-                n: np.ascontiguousarray(m.T)
-                for n, m in zip(motifs.names, motifs.matrices, strict=True)
-            },
-        )
-    bg = " ".join(f"{b} {x:.4f}" for b, x in zip(BASES, motifs.background, strict=True))
-    lines = ["MEME version 4", "", "ALPHABET= ACGT", "", "strands: + -", ""]
-    lines += ["Background letter frequencies", bg, ""]
-    for c in motifs.clusters:
-        p = arche[c]
-        lines.append(f"MOTIF {c.replace(' ', '_')} n{len(members[c])}")
-        lines.append(f"letter-probability matrix: alength= 4 w= {p.shape[0]} nsites= 20 E= 0")
-        lines += [" ".join(f"{x:.6f}" for x in row) for row in p]
-        lines.append("")
-    with atomic_output(meme_path) as tmp:
-        tmp.write_text("\n".join(lines))
-    return [json_path, npz_path, meme_path]
-
-
 def cluster(
     out: Annotated[
         Path,
@@ -109,6 +46,7 @@ def cluster(
         adjusted_rand_index,
         archetypes,
         cluster_motifs,
+        write_clustering,
     )
     from getx.motifs.databases import load_motifs
 

@@ -11,8 +11,9 @@ bases in proportion to the background (the MOODS/Biopython convention). Probabil
 :data:`DEFAULT_NSITES`.
 
 Clusters are the model's feature axis. GET's v1 set (Vierstra non-redundant clusters, 282
-archetypes) brings its own; JASPAR is grouped by its ``tf_family`` annotation; formats without
-clusters make each motif its own cluster.
+archetypes) brings its own; JASPAR (the default set) is grouped into similarity clusters by
+:mod:`getx.motifs.clustering` (cached on disk), or by its ``tf_family`` annotation on request;
+formats without clusters make each motif its own cluster.
 """
 
 from __future__ import annotations
@@ -197,18 +198,42 @@ def _genes_from_tf_name(name: str) -> list[str]:
 # --- JASPAR via pyjaspar (offline SQLite shipped in the wheel) ---------------------------------
 
 
+JASPAR_GROUPINGS = ("clusters", "families")
+
+
 def load_jaspar(
     release: str = "JASPAR2024",
     collection: str = "CORE",
     tax_group: str = "vertebrates",
     pseudocount: float = PSEUDOCOUNT,
+    grouping: str = "clusters",
 ) -> MotifSet:
     """JASPAR matrices from pyjaspar's bundled database, ln-odds vs a uniform background.
 
-    Clusters: motifs are grouped by JASPAR's own ``tf_family`` annotation (the first family
-    listed); a motif without a family is its own cluster, named after its TF. Cluster names are
-    sorted. ``cluster_genes`` lists the upper-cased TF names (dimers "A::B" give A and B).
+    ``grouping="clusters"`` (default): similarity clusters by
+    :func:`getx.motifs.clustering.cached_cluster_motifs` with its defaults (method tomtom2-kl,
+    the linkage cut that gives GET's 282 archetypes on the v1 motifs, so the granularity
+    matches GET's), cached under ``$GETX_CACHE_DIR/motif_clusters``. Clusters are named after
+    their members' most common TF family prefix (``GATA``, ``SOX/2``) and ordered biggest first;
+    ``cluster_genes`` lists the members' TFs.
+
+    ``grouping="families"``: JASPAR's own ``tf_family`` annotation (the first family listed); a
+    motif without a family is its own cluster, named after its TF; names sorted.
+    ``cluster_genes`` lists the upper-cased TF names (dimers "A::B" give A and B).
     """
+    if grouping not in JASPAR_GROUPINGS:
+        raise InputError(f"unknown JASPAR grouping {grouping!r}; choose from {JASPAR_GROUPINGS}")
+    families = _load_jaspar_families(release, collection, tax_group, pseudocount)
+    if grouping == "families":
+        return families
+    from getx.motifs.clustering import cached_cluster_motifs
+
+    return cached_cluster_motifs(families)
+
+
+def _load_jaspar_families(
+    release: str, collection: str, tax_group: str, pseudocount: float
+) -> MotifSet:
     from pyjaspar import jaspardb
 
     db = jaspardb(release=release)
@@ -545,13 +570,17 @@ def read_gimme_pfm(
 def load_motifs(spec: str | Path = "jaspar2024") -> MotifSet:
     """A motif set by name or path.
 
-    ``"jaspar2024"`` (default): JASPAR 2024 CORE vertebrates. A directory (or a ``.json``) holding
+    ``"jaspar2024"`` (default): JASPAR 2024 CORE vertebrates in similarity clusters (see
+    :func:`load_jaspar`); ``"jaspar2024-families"``: the same motifs grouped by JASPAR's TF
+    family annotation. A directory (or a ``.json``) holding
     ``nrmotif_v1.json`` + ``nrmotif_v1.matrices.npz``: GET's v1 set. Otherwise a file, by suffix:
     ``.meme``/``.txt`` with a MEME header -> MEME, ``.jaspar`` -> JASPAR, ``.pcm``/``.pwm`` ->
     HOCOMOCO, ``.pfm`` -> JASPAR when its rows look like ``A [``, or 4-row blocks, else gimme PFM.
     """
     if str(spec).lower() in ("jaspar2024", "jaspar"):
         return load_jaspar()
+    if str(spec).lower() in ("jaspar2024-families", "jaspar-families"):
+        return load_jaspar(grouping="families")
     path = Path(spec).expanduser()
     if path.is_dir():
         return load_nrmotif_v1(path / "nrmotif_v1.json", path / "nrmotif_v1.matrices.npz")
