@@ -143,7 +143,8 @@ def align_all(
 
     from scipy.special import log_ndtr
 
-    best = np.full((n, n), -np.inf)
+    # The best alignment has the largest z (-log10 p is increasing in z): track z, convert once.
+    best_z = np.full((n, n), -np.inf)
     out = Alignments(
         score=np.zeros((n, n)),
         offset=np.zeros((n, n), dtype=np.int64),
@@ -152,8 +153,6 @@ def align_all(
         nlog10p=np.zeros((n, n)),
     )
     need = np.minimum(min_overlap, np.minimum(W[:, None], W[None, :]))
-    rows = np.arange(n)[:, None]
-    cols = np.arange(n)[None, :]
     Fq2 = Fq.reshape(n, -1).astype(np.float32)
     for strand, (_, Gt, Ht) in enumerate(targets):
         cht = _prefix(Ht)
@@ -171,22 +170,25 @@ def align_all(
             else:
                 a = Fq2.reshape(n, wmax, -1)[:, : wmax + d].reshape(n, -1)
                 b = Gt[:, -d:].reshape(n, -1).astype(np.float32)
-            hic = np.clip(hi, lo, None)
+            # Per-column terms are zero beyond each width, so a prefix sum up to the overlap's
+            # end min(W_i, d + W_j) equals the one up to d + W_j (and for j, up to W_i - d):
+            # whole-column takes instead of (n, n) gathers.
+            end_i = np.clip(d + W, 0, wmax)  # per j, end in i's columns
+            end_j = np.clip(W - d, 0, wmax)  # per i, end in j's columns
             s = (a @ b.T).astype(np.float64)
-            s += chq[rows, hic] - chq[:, lo][:, None]
-            s += cht[cols, np.clip(hic - d, 0, wmax)] - cht[:, lo - d][None, :]
-            m = cmu[rows, hic] - cmu[:, lo][:, None]
-            v = cvar[rows, hic] - cvar[:, lo][:, None]
-            z = (s - m) / np.sqrt(np.maximum(v, 1e-12))
-            nlp = -log_ndtr(-z) / np.log(10)
-            nlp = np.where(ok, nlp, -np.inf)
-            better = nlp > best
-            best = np.where(better, nlp, best)
-            out.score = np.where(better, s, out.score)
-            out.offset = np.where(better, d, out.offset)
-            out.strand = np.where(better, strand, out.strand).astype(np.int8)
-            out.overlap = np.where(better, ov, out.overlap)
-    out.nlog10p = best
+            s += np.take(chq, end_i, axis=1) - chq[:, lo][:, None]
+            s += np.take(cht, end_j, axis=1).T - cht[:, lo - d][None, :]
+            z = s - (np.take(cmu, end_i, axis=1) - cmu[:, lo][:, None])
+            v = np.take(cvar, end_i, axis=1) - cvar[:, lo][:, None]
+            z /= np.sqrt(np.maximum(v, 1e-12, out=v), out=v)
+            z[~ok] = -np.inf
+            better = z > best_z
+            np.copyto(best_z, z, where=better)
+            np.copyto(out.score, s, where=better)
+            np.copyto(out.offset, d, where=better)
+            np.copyto(out.strand, strand, where=better)
+            np.copyto(out.overlap, ov, where=better)
+    out.nlog10p = np.where(np.isfinite(best_z), -log_ndtr(-best_z) / np.log(10), -np.inf)
     return out
 
 
