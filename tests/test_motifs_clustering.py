@@ -320,13 +320,14 @@ def test_jaspar_clusters_group_known_families(jaspar_cold):
 
 def test_cluster_cache_is_rebuilt_when_damaged(v1, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("GETX_CACHE_DIR", str(tmp_path))
-    sub = select(v1, clusters=["CTCF", "GATA", "AP1/1", "SOX/1", "KLF/SP/2"])
+    sub = select(v1, clusters=["CTCF", "GATA", "SOX/1"])
     first = mc.cached_cluster_motifs(sub, n_clusters=4)
     path = mc.cache_path(sub, n_clusters=4)
     npz = path.with_name(path.name.removesuffix(".json") + ".matrices.npz")
     assert path.exists() and npz.exists()
     # Other parameters are another cache entry.
     assert mc.cache_path(sub, n_clusters=5) != path and mc.cache_path(sub) != path
+    assert mc.cache_path(sub, n_clusters=4, pvalue="exact") != path
 
     def same(a: MotifSet, b: MotifSet) -> bool:
         return a.clusters == b.clusters and np.array_equal(a.motif_cluster, b.motif_cluster)
@@ -340,7 +341,7 @@ def test_cluster_cache_is_rebuilt_when_damaged(v1, tmp_path, monkeypatch, caplog
         assert "rebuilding the motif-cluster cache" in caplog.text and str(path) in caplog.text
         assert damaged.read_bytes() == good  # and rewritten
     # An entry that is not for this motif set (another set's file under this key) is rebuilt.
-    other = select(v1, clusters=["CTCF", "GATA"])
+    other = select(v1, clusters=["CTCF", "SOX/1"])
     mc.cached_cluster_motifs(other, n_clusters=2)
     other_path = mc.cache_path(other, n_clusters=2)
     path.write_bytes(other_path.read_bytes())
@@ -359,3 +360,53 @@ def test_unknown_jaspar_grouping():
 
     with pytest.raises(InputError, match="unknown JASPAR grouping 'nope'"):
         load_jaspar(grouping="nope")
+
+
+def test_exact_pvalues_match_brute_force_enumeration():
+    rng = np.random.default_rng(7)
+    probs = [rng.dirichlet(np.full(4, 0.4), size=w) for w in (3, 4, 3, 4)]
+    probs.append(probs[0][::-1, ::-1].copy())  # a reverse complement: a strong match
+    al = mc.align_all(probs, score="kl", min_overlap=3, pvalue="exact")
+    normal = mc.align_all(probs, score="kl", min_overlap=3)
+    np.testing.assert_array_equal(al.offset, normal.offset)
+
+    # Column score from its definition: minus the symmetrised KL divergence (with pseudocount).
+    def kl(q, t):
+        q, t = (q + 0.01) / 1.04, (t + 0.01) / 1.04
+        return -((q - t) * np.log(q / t)).sum(axis=-1)
+
+    columns = np.concatenate([p for p in probs] + [p[::-1, ::-1] for p in probs])  # (C, 4)
+    for i, q in enumerate(probs):
+        S = kl(q[:, None, :], columns[None, :, :])  # (w, C): every column against every column
+        step = (S.max() - S.min()) / mc.EXACT_BINS
+        for j in range(len(probs)):
+            a = max(int(al.offset[i, j]), 0)
+            cols = S[a : a + al.overlap[i, j]]
+            # Every way of drawing one column per aligned query column, counted exactly.
+            sums = np.zeros(1)
+            for row in cols:
+                sums = (sums[:, None] + row[None, :]).ravel()
+            s = al.score[i, j]
+            assert sums.max() >= s - 1e-4  # the observed alignment is one of them (float32)
+            # Exact up to the grid: each column and the observed score round by half a step.
+            margin = (len(cols) + 1) / 2 * step
+            p = 10 ** -al.nlog10p[i, j]
+            assert (sums >= s + margin).mean() <= p * (1 + 1e-9), (i, j)
+            assert p <= max((sums >= s - margin).mean(), (sums >= sums.max() - 1e-9).mean())
+    # A reverse complement is a far better match than chance, and in the far tail the exact
+    # p-value is the probability of drawing its best columns.
+    assert al.nlog10p[0, 4] == al.nlog10p.max(axis=1)[0]
+
+
+def test_exact_pvalues_cluster_like_the_normal_ones(v1):
+    from dataclasses import replace
+
+    sub = select(v1, clusters=["CTCF", "GATA", "AP1/1", "SOX/1", "KLF/SP/2", "NR/3"])
+    al = mc.align_all(sub, score="kl")
+    exact_al = replace(al, nlog10p=mc.exact_nlog10p(sub, al, "kl"))
+    normal = mc.cluster_labels(sub, n_clusters=6, alignments=al)
+    exact = mc.cluster_labels(sub, n_clusters=6, alignments=exact_al)
+    assert mc.adjusted_rand_index(sub.motif_cluster, exact) > 0.8
+    assert mc.adjusted_rand_index(normal, exact) > 0.8
+    with pytest.raises(ValueError, match="unknown pvalue"):
+        mc.cluster_labels(sub, pvalue="nope")

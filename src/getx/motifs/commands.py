@@ -23,7 +23,10 @@ def cluster(
     ],
     motifs: Annotated[
         str,
-        typer.Argument(help="Motif set: jaspar2024, a v1 .json/directory, MEME/JASPAR/PFM file."),
+        typer.Argument(
+            help="Motif set: jaspar2024 (JASPAR 2024 CORE vertebrates), a v1 .json/directory, "
+            "MEME/JASPAR/PFM file."
+        ),
     ] = "jaspar2024",
     n_clusters: Annotated[
         int | None, typer.Option(help="Cut the tree into this many clusters (wins over --cut).")
@@ -35,6 +38,13 @@ def cluster(
         str, typer.Option(help="tomtom2-kl (default), tomtom2-pcc or pcc-average.")
     ] = "tomtom2-kl",
     min_overlap: Annotated[int, typer.Option(help="Fewest aligned columns.")] = 5,
+    pvalue: Annotated[
+        str,
+        typer.Option(
+            help="Alignment p-values: normal (approximation, default) or exact "
+            "(TOMTOM's discretised null; slower, its own calibrated cut)."
+        ),
+    ] = "normal",
 ) -> None:
     """Group motifs into non-redundant clusters (archetypes) by motif similarity."""
     import time
@@ -42,6 +52,7 @@ def cluster(
     from getx.errors import InputError
     from getx.motifs.clustering import (
         METHODS,
+        PVALUES,
         adjusted_mutual_information,
         adjusted_rand_index,
         archetypes,
@@ -52,16 +63,26 @@ def cluster(
 
     if method not in METHODS:
         raise InputError(f"unknown --method {method!r}; choose from {', '.join(METHODS)}")
+    if pvalue not in PVALUES:
+        raise InputError(f"unknown --pvalue {pvalue!r}; choose from {', '.join(PVALUES)}")
     if n_clusters is not None and n_clusters < 1:
         raise InputError(f"--n-clusters must be positive, got {n_clusters}")
-    ms = load_motifs(motifs)
+    # The default set is already clustered; start from JASPAR's own grouping instead.
+    default = motifs.lower() in ("jaspar2024", "jaspar")
+    ms = load_motifs("jaspar2024-families" if default else motifs)
     t0 = time.perf_counter()
     clustered = cluster_motifs(
-        ms, n_clusters=n_clusters, cut=cut, method=method, min_overlap=min_overlap
+        ms,
+        n_clusters=n_clusters,
+        cut=cut,
+        method=method,
+        min_overlap=min_overlap,
+        pvalue=pvalue,
     )
     arche = archetypes(clustered, min_overlap=min_overlap)
     extra = {
         "method": method,
+        "pvalue": pvalue,
         "n_clusters_requested": n_clusters,
         "cut": cut,
         "min_overlap": min_overlap,
