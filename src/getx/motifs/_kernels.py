@@ -1,12 +1,15 @@
 """numba kernels behind ``getx.motifs.scanning`` (imported lazily: compiling costs seconds).
 
-Packed matrices (``scanning._pack``): entry e (= 2 * motif + strand) has rows
-flat[offsets[e]:offsets[e + 1]]. Entries at least ``L`` wide are found through a table indexed by
-the L-mer code of their most informative L-column window (at column wpos[e]): for every L-mer,
-the entries whose window score plus the best possible rest can still reach the threshold, with
-that window score. Survivors are extended over the remaining columns in decreasing spread
-(``rest_order``), pruned against the suffix sums of their maxima (``rest_rem``), and finally
-rescored as a plain left-to-right sum. Entries narrower than L are scanned window by window.
+Entries e = 2 * motif + strand. Every entry at least ``LA`` wide is scored in integers from
+k-mer tables (see ``scanning._pack``): an anchor table over its most informative ``LA``-mer
+(only the anchor codes that can still reach the threshold are listed) plus ``K``-mer tables
+covering its other columns. A chunk of sequence is first bucketed by anchor code (a counting
+sort of positions), then each entry walks its anchor list and, for every position in the
+matching bucket, adds its few block-table values. Its tables stay in L1 cache while it runs
+over the chunk, and the 95 % of (entry, position) pairs whose anchor cannot reach the threshold
+are never touched. Windows whose integer score comes within the rounding bound of the
+threshold are re-scored as a plain left-to-right float64 sum, which alone decides the hit.
+Entries narrower than ``LA`` are scored as plain sums at every valid window.
 """
 
 from __future__ import annotations
@@ -16,13 +19,87 @@ from numba import njit, prange
 
 
 @njit(cache=True)
-def _next_bad(codes, a, b):
-    """nb[i - a] = first index >= i in [a, b) holding a non-ACGT code (b if none)."""
-    nb = np.empty(b - a + 1, dtype=np.int64)
-    nb[b - a] = b
-    for i in range(b - 1, a - 1, -1):
-        nb[i - a] = i if codes[i] > 3 else nb[i - a + 1]
-    return nb
+def kmer_codes(codes, k, pad):
+    """out[p] = code of the k-mer at p (first base most significant), or 4**k when it holds a
+    non-ACGT base or runs past the end; ``pad`` extra sentinel slots let readers overrun."""
+    n = codes.shape[0]
+    bad = 4**k
+    out = np.full(n + pad, bad, dtype=np.int32)
+    code = 0
+    valid = 0
+    for p in range(n):
+        c = codes[p]
+        if c > 3:
+            valid = 0
+            code = 0
+        else:
+            code = ((code << 2) | c) & (bad - 1)
+            valid += 1
+        if valid >= k:
+            out[p - k + 1] = code
+    return out
+
+
+@njit(cache=True)
+def valid_runs(codes):
+    """run[p] = number of consecutive A/C/G/T bases from p (capped at 255)."""
+    n = codes.shape[0]
+    run = np.zeros(n + 1, dtype=np.uint8)
+    for p in range(n - 1, -1, -1):
+        if codes[p] <= 3:
+            run[p] = min(255, run[p + 1] + 1)
+    return run
+
+
+@njit(cache=True)
+def fill_block_tables(flat, blk_row, blk_mask, K, scale, sentinel, tab):
+    """tab[q, x] = round(scale * sum of the masked columns of block q's K-mer x); sentinel last."""
+    nk = 4**K
+    for q in range(blk_row.shape[0]):
+        for x in range(nk):
+            f = 0.0
+            for j in range(K):
+                if (blk_mask[q] >> j) & 1:
+                    f += flat[blk_row[q] + j, (x >> (2 * (K - 1 - j))) & 3]
+            tab[q, x] = np.int32(np.floor(f * scale + 0.5))
+        tab[q, nk] = sentinel
+
+
+@njit(cache=True)
+def anchor_values(flat, row, LA, scale):
+    """Integer anchor score of every LA-mer code for the columns flat[row:row + LA]."""
+    vals = np.zeros(1, dtype=np.float64)
+    for j in range(LA):
+        nxt = np.empty(vals.shape[0] * 4, dtype=np.float64)
+        for x in range(vals.shape[0]):
+            for c in range(4):
+                nxt[x * 4 + c] = vals[x] + flat[row + j, c]
+        vals = nxt
+    return np.floor(vals * scale + 0.5).astype(np.int64)
+
+
+@njit(cache=True)
+def build_anchors(flat, offsets, wide, wpos, LA, scale, floor_need):
+    """Per wide entry, the anchor codes whose value can still reach the threshold, and values.
+
+    floor_need[i] = need minus the best total of the entry's block tables.
+    """
+    counts = np.zeros(wide.shape[0] + 1, dtype=np.int64)
+    for i in range(wide.shape[0]):
+        v = anchor_values(flat, offsets[wide[i]] + wpos[i], LA, scale)
+        counts[i + 1] = np.sum(v >= floor_need[i])
+    ptr = np.cumsum(counts)
+    a_code = np.empty(ptr[-1], dtype=np.int32)
+    a_val = np.empty(ptr[-1], dtype=np.int64)
+    for i in range(wide.shape[0]):
+        v = anchor_values(flat, offsets[wide[i]] + wpos[i], LA, scale)
+        k = ptr[i]
+        for x in range(v.shape[0]):
+            if v[x] >= floor_need[i]:
+                a_code[k] = x
+                a_val[k] = v[x]
+                k += 1
+    return ptr, a_code, a_val
 
 
 @njit(cache=True)
@@ -37,7 +114,7 @@ def _plain_score(codes, s, flat, o0, W):
 def _push(he, hs, hv, cnt, e, s, v):
     if cnt == he.shape[0]:
         n2 = 2 * he.shape[0]
-        he2 = np.empty(n2, dtype=np.int64)
+        he2 = np.empty(n2, dtype=np.int32)
         hs2 = np.empty(n2, dtype=np.int64)
         hv2 = np.empty(n2, dtype=np.float64)
         he2[:cnt] = he[:cnt]
@@ -51,92 +128,102 @@ def _push(he, hs, hv, cnt, e, s, v):
 
 
 @njit(cache=True)
-def _scan_segment(codes, a, b, data_end, L, flat, offsets, widths, thr, eps, wpos,
-                  rest_order, rest_off, rest_rem, tab_ptr, tab_e, tab_v, short, cap0):  # fmt: skip
-    """Hits of windows starting in [a, b) that end by data_end: (entry, start, score, count)."""
-    he = np.empty(cap0, dtype=np.int64)
+def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wide, wpos,
+                 need, a_ptr, a_code, a_val, blk_ptr, blk_col, blk_tab, blk_lim, narrow,
+                 cap0):  # fmt: skip
+    """Hits (entry, start, score, count) of the windows starting in [a, b).
+
+    kca / kcb: anchor (LA-mer) and block (K-mer) codes of ``codes``, 4**k where invalid.
+    """
+    n = codes.shape[0]
+    he = np.empty(cap0, dtype=np.int32)
     hs = np.empty(cap0, dtype=np.int64)
     hv = np.empty(cap0, dtype=np.float64)
     cnt = 0
-    if data_end <= a:
+    b = min(b, n)
+    if b <= a:
         return he, hs, hv, cnt
-    nb = _next_bad(codes, a, data_end)
-    # Narrow entries: every window, plain score.
-    for j in range(short.shape[0]):
-        e = short[j]
+    # Narrow entries: every window, plain float sum.
+    for j in range(narrow.shape[0]):
+        e = narrow[j]
         W = widths[e]
         o0 = offsets[e]
         t = thr[e]
-        for s in range(a, min(b, data_end - W + 1)):
-            if nb[s - a] < s + W:
-                continue
-            v = _plain_score(codes, s, flat, o0, W)
-            if v >= t:
-                he, hs, hv, cnt = _push(he, hs, hv, cnt, e, s, v)
-    # Wide entries through the L-mer table; an L-mer at p serves window starts p - wpos[e].
-    mask = (1 << (2 * L)) - 1
-    code = 0
-    valid = 0
-    for p in range(a, data_end):
-        c = codes[p]
-        if c > 3:
-            valid = 0
-            code = 0
-            continue
-        code = ((code << 2) | c) & mask
-        valid += 1
-        if valid < L:
-            continue
-        q = p - L + 1  # the L-mer starts at q
-        for k in range(tab_ptr[code], tab_ptr[code + 1]):
-            e = tab_e[k]
-            s = q - wpos[e]
-            if s < a or s >= b:
-                continue
-            W = widths[e]
-            if s + W > data_end or nb[s - a] < s + W:
-                continue
-            t = thr[e]
-            o0 = offsets[e]
-            partial = tab_v[k]
-            r0 = rest_off[e]
-            n_rest = W - L
-            ok = True
-            for r in range(n_rest):
-                if partial + rest_rem[r0 + e + r] < t - eps:
-                    ok = False
-                    break
-                col = rest_order[r0 + r]
-                partial += flat[o0 + col, codes[s + col]]
-            if not ok or partial < t - eps:
-                continue
-            v = _plain_score(codes, s, flat, o0, W)
-            if v >= t:
+        for s in range(a, min(b, n - W + 1)):
+            if run[s] >= W:
+                v = _plain_score(codes, s, flat, o0, W)
+                if v >= t:
+                    he, hs, hv, cnt = _push(he, hs, hv, cnt, e, s, v)
+    if wide.shape[0] == 0:
+        return he, hs, hv, cnt
+    # Bucket the anchor positions that can serve a window start in [a, b).
+    max_wp = 0
+    for i in range(wide.shape[0]):
+        max_wp = max(max_wp, wpos[i])
+    p1 = min(n, b + max_wp)
+    nk = 4**LA
+    ptr = np.zeros(nk + 2, dtype=np.int32)
+    for p in range(a, p1):
+        if kca[p] < nk:
+            ptr[kca[p] + 2] += 1
+    for x in range(2, nk + 2):
+        ptr[x] += ptr[x - 1]
+    pos = np.empty(p1 - a, dtype=np.int32)
+    for p in range(a, p1):  # ptr[x + 1] is the fill cursor of code x and ends at its end
+        if kca[p] < nk:
+            x = kca[p] + 1
+            pos[ptr[x]] = p - a
+            ptr[x] += 1
+    # ptr[x] .. ptr[x + 1] are now the positions (relative to a) of code x, in increasing order.
+    span = b - a
+    cand = np.empty(span, dtype=np.int32)
+    for i in range(wide.shape[0]):
+        wp = wpos[i]
+        ne = need[i]
+        q0 = blk_ptr[i]
+        q1 = blk_ptr[i + 1]
+        nc = 0
+        for j in range(a_ptr[i], a_ptr[i + 1]):
+            x = a_code[j]
+            av = a_val[j]
+            for k in range(ptr[x], ptr[x + 1]):
+                r = pos[k] - wp  # window start relative to a
+                if r < 0 or r >= span:
+                    continue
+                tot = av
+                ok = True
+                for q in range(q0, q1):
+                    tot += blk_tab[q, kcb[a + r + blk_col[q]]]
+                    if tot < blk_lim[q]:
+                        ok = False
+                        break
+                if ok and tot >= ne:
+                    cand[nc] = r
+                    nc += 1
+        # Kept apart from the loop above so that the hot loop never grows an array.
+        e = wide[i]
+        for c in range(nc):
+            s = a + cand[c]
+            v = _plain_score(codes, s, flat, offsets[e], widths[e])
+            if v >= thr[e]:
                 he, hs, hv, cnt = _push(he, hs, hv, cnt, e, s, v)
     return he, hs, hv, cnt
 
 
 @njit(cache=True, parallel=True)
-def scan_chunks(codes, own, own_end, L, flat, offsets, widths, thr, eps, wpos, rest_order,
-                rest_off, rest_rem, tab_ptr, tab_e, tab_v, short, out_e, out_s, out_v,
-                counts):  # fmt: skip
-    """Hits of windows starting in [own[c], own_end[c]) per chunk c (parallel over chunks).
+def scan_chunks(codes, kca, kcb, run, own, own_end, LA, flat, offsets, widths, thr, wide,
+                wpos, need, a_ptr, a_code, a_val, blk_ptr, blk_col, blk_tab, blk_lim, narrow,
+                out_e, out_s, out_v, counts):  # fmt: skip
+    """Hits of windows starting in [own[c], own_end[c]) per chunk c, in parallel over chunks.
 
-    Windows read up to W - 1 bases past own_end. Hits beyond the output capacity are counted
-    but not stored, so the caller can rescan with room.
+    Hits beyond the output capacity are counted but not stored, so the caller can rescan.
     """
-    n = codes.shape[0]
-    max_w = 0
-    for e in range(widths.shape[0]):
-        max_w = max(max_w, widths[e])
     cap = out_e.shape[1]
     for c in prange(own.shape[0]):
-        a = own[c]
-        b = own_end[c]
-        data_end = min(n, b + max_w - 1)
-        he, hs, hv, cnt = _scan_segment(codes, a, b, data_end, L, flat, offsets, widths, thr,
-                                        eps, wpos, rest_order, rest_off, rest_rem, tab_ptr,
-                                        tab_e, tab_v, short, 1024)  # fmt: skip
+        he, hs, hv, cnt = scan_segment(codes, kca, kcb, run, own[c], own_end[c], LA, flat,
+                                       offsets, widths, thr, wide, wpos, need, a_ptr, a_code,
+                                       a_val, blk_ptr, blk_col, blk_tab, blk_lim, narrow,
+                                       4096)  # fmt: skip
         m = min(cnt, cap)
         out_e[c, :m] = he[:m]
         out_s[c, :m] = hs[:m]
@@ -144,53 +231,36 @@ def scan_chunks(codes, own, own_end, L, flat, offsets, widths, thr, eps, wpos, r
         counts[c] = cnt
 
 
-@njit(cache=True, parallel=True)
-def region_scores(codes, seq_off, flank, L, flat, offsets, widths, thr, eps, wpos, rest_order,
-                  rest_off, rest_rem, tab_ptr, tab_e, tab_v, short, entry_cluster, max_w,
-                  feats, flags):  # fmt: skip
-    """Per region: archetype-merged hits per cluster, summed over merged hits overlapping the core.
+@njit(cache=True)
+def merge_region_hits(order, region, cluster, start, end, score, seq_off, lengths, flank, max_w,
+                      feats, flags):  # fmt: skip
+    """Archetype merge per (region, cluster) and sum of merged scores overlapping the core.
 
-    Region i's sequence is codes[seq_off[i]:seq_off[i + 1]] = core plus ``flank[i]`` bp each
-    side. flags[i] = 1 when a counted merged hit comes within max_w - 1 bp of the scanned edge
+    ``order`` sorts the hits by (region, cluster, start). Region i was scanned as
+    [seq_off[i], seq_off[i] + lengths[i]), its core is [flank[i], lengths[i] - flank[i]) of
+    that. flags[i] = 1 when a counted merged hit comes within max_w - 1 bp of the scanned edge
     (a hit outside could extend it), asking the caller to rescan with a wider flank.
     """
-    for i in prange(seq_off.shape[0] - 1):
-        a = seq_off[i]
-        b = seq_off[i + 1]
-        Lr = b - a
-        core_a = flank[i]
-        core_b = Lr - flank[i]
-        he, hs, hv, cnt = _scan_segment(codes, a, b, b, L, flat, offsets, widths, thr, eps,
-                                        wpos, rest_order, rest_off, rest_rem, tab_ptr, tab_e,
-                                        tab_v, short, 64 + Lr)  # fmt: skip
-        if cnt == 0:
-            continue
-        cl = np.empty(cnt, dtype=np.int64)
-        for j in range(cnt):
-            cl[j] = entry_cluster[he[j]]
-        key = cl * (Lr + 1) + (hs[:cnt] - a)
-        idx = np.argsort(key)
-        cur_c = -1
-        g_s = 0
-        g_e = 0
-        g_v = 0.0
-        for j in range(cnt + 1):
-            c = -1
-            s0 = 0
-            e0 = 0
-            v = 0.0
-            if j < cnt:
-                h = idx[j]
-                c = cl[h]
-                s0 = hs[h] - a
-                e0 = s0 + widths[he[h]]
-                v = hv[h]
-                if c == cur_c and s0 < g_e:
-                    g_e = max(g_e, e0)
-                    g_v = max(g_v, v)
-                    continue
-            if cur_c >= 0 and g_s < core_b and g_e > core_a:
-                feats[i, cur_c] += g_v
-                if g_s < max_w - 1 or g_e > Lr - (max_w - 1):
-                    flags[i] = 1
-            cur_c, g_s, g_e, g_v = c, s0, e0, v
+    m = order.shape[0]
+    j = 0
+    while j < m:
+        h = order[j]
+        i = region[h]
+        c = cluster[h]
+        g_e = end[h]
+        g_v = score[h]
+        s0 = start[h] - seq_off[i]
+        j += 1
+        while j < m:  # overlapping (not book-ended) hits of one cluster merge transitively
+            h2 = order[j]
+            if region[h2] != i or cluster[h2] != c or start[h2] >= g_e:
+                break
+            g_e = max(g_e, end[h2])
+            g_v = max(g_v, score[h2])
+            j += 1
+        e0 = g_e - seq_off[i]
+        Lr = lengths[i]
+        if s0 < Lr - flank[i] and e0 > flank[i]:
+            feats[i, c] += g_v
+            if s0 < max_w - 1 or e0 > Lr - (max_w - 1):
+                flags[i] = 1

@@ -8,13 +8,20 @@ exact method, one threshold per strand). Windows that overlap any base other tha
 (N, IUPAC codes, gaps) are never scored: some thresholds are <= 0, so treating N as 0 would
 create hits in assembly gaps.
 
-Speed. A numba kernel (parallel over chunks or regions) visits the columns of each matrix in
-decreasing max-min spread and stops as soon as the partial score plus the best possible rest
-falls below the threshold (MOODS's lookahead idea). Windows that survive are rescored as a plain
-sum in natural column order, so scores equal a straightforward reference scan.
+Speed (details in ``_kernels``). Scores are first bounded in integers from k-mer tables: each
+matrix's most informative 7 columns (the anchor) index a table that lists only the 7-mers that
+can still reach the threshold; the other columns are covered by 5-mer tables, looked up most
+informative first, stopping when the best possible rest can no longer reach the threshold
+(MOODS's lookahead idea). A sequence chunk is bucketed by anchor 7-mer once, then each matrix
+visits only the positions of its listed 7-mers, its tables hot in cache. Integer totals are
+within a proven rounding bound of the float score; windows within that bound are re-scored as a
+plain float64 sum in natural column order, which alone decides the hit, so hits and scores equal
+a straightforward reference scan (and MOODS's hits). Tables are built once per motif set and
+thresholds and kept in memory.
 
-Long sequences are scanned in chunks (``CHUNK`` bp plus W-1 bp of overlap, each window owned
-by exactly one chunk): memory is bounded by the hit output, never by positions x motifs.
+Long sequences are scanned in chunks (at most ``CHUNK`` window starts each, each window owned
+by exactly one chunk; windows read past the chunk end), in parallel over chunks: memory is
+bounded by the hit output, never by positions x motifs.
 
 Region features (GET's definition). GET's input feature for region r and cluster c is the SUM of
 archetype hit scores over the archetype hits of cluster c that overlap r (GET intersects the
@@ -26,7 +33,9 @@ on the fly: all hits of one cluster whose intervals overlap by >= 1 bp are merge
 hit counts for a region when its interval overlaps the region by >= 1 bp. Each region is
 scanned with a flank of 2 x (max width - 1) bp; when a merged hit that counts comes within one
 motif width of the scanned edge (so an unseen hit could extend it) the region is rescanned with
-a doubled flank, so the result equals merging a genome-wide scan.
+a doubled flank, so the result equals merging a genome-wide scan. A batch of regions is scanned
+as one sequence (regions joined by an N, which no window may span), so many short regions cost
+the same as one long sequence.
 
 ``background="gc"``: the matrices are re-expressed against a strand-symmetric background with
 the regions' own pooled GC content (A = T = (1 - gc) / 2, C = G = gc / 2) and the thresholds
@@ -52,12 +61,15 @@ from getx.motifs.pvalues import reverse_complement, strand_thresholds
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1 << 16
-# Width of the candidate-table window (4**LMER codes), MOODS's default window size.
-LMER = 7
-# Pruning compares partial sums in another order than the final sum: keep a margin so rounding
-# can never prune a true hit (the final decision uses the exact plain sum).
-_PRUNE_EPS = 1e-9
+# Longest chunk of window starts per kernel task: bigger chunks fill the anchor buckets (fewer
+# mispredicted loop exits per candidate); the chunk count is rounded to a multiple of threads.
+CHUNK = 1 << 18
+# Anchor width (4**LA codes; MOODS's default window is 7) and block width of the k-mer tables.
+LA = 7
+K = 5
+# Integer scores are round(SCALE * float score) per table entry.
+SCALE = float(1 << 16)
+_SENTINEL = -(1 << 30)
 
 _ENCODE = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate("ACGT"):
@@ -80,91 +92,112 @@ def encode(seq: str) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Packed:
-    """Both strands of every motif, flattened for the kernels (see ``_kernels``)."""
+    """Both strands of every motif as k-mer tables for the kernels (see ``_kernels``)."""
 
-    L: int
-    flat: np.ndarray
-    offsets: np.ndarray
+    LA: int
+    flat: np.ndarray  # all matrices stacked, float64 (plain re-score)
+    offsets: np.ndarray  # entry e's rows: flat[offsets[e]:offsets[e] + widths[e]]
     widths: np.ndarray
-    thr: np.ndarray
-    wpos: np.ndarray
-    rest_order: np.ndarray
-    rest_off: np.ndarray
-    rest_rem: np.ndarray
-    tab_ptr: np.ndarray
-    tab_e: np.ndarray
-    tab_v: np.ndarray
-    short: np.ndarray
+    thr: np.ndarray  # float threshold per entry
+    wide: np.ndarray  # entries scored through tables (width >= LA) ...
+    wpos: np.ndarray  # ... their anchor column
+    need: np.ndarray  # ... the integer score that a hit must reach
+    a_ptr: np.ndarray  # ... their anchor codes a_code[a_ptr[i]:a_ptr[i + 1]], values a_val
+    a_code: np.ndarray
+    a_val: np.ndarray
+    blk_ptr: np.ndarray  # ... their blocks blk_ptr[i]:blk_ptr[i + 1]: first column, table,
+    blk_col: np.ndarray  # and the running total to reach (pruning)
+    blk_tab: np.ndarray
+    blk_lim: np.ndarray
+    narrow: np.ndarray  # entries narrower than LA, scored as plain sums
+    max_w: int
 
     def args(self) -> tuple:
         return (
-            self.L, self.flat, self.offsets, self.widths, self.thr, _PRUNE_EPS, self.wpos,
-            self.rest_order, self.rest_off, self.rest_rem, self.tab_ptr, self.tab_e,
-            self.tab_v, self.short,
+            self.LA, self.flat, self.offsets, self.widths, self.thr, self.wide, self.wpos,
+            self.need, self.a_ptr, self.a_code, self.a_val, self.blk_ptr, self.blk_col,
+            self.blk_tab, self.blk_lim, self.narrow,
         )  # fmt: skip
 
 
-def _pack(motifs: MotifSet, thr: np.ndarray, L: int = LMER) -> _Packed:
-    """Entry e = 2 * motif + strand; build the L-mer candidate table (MOODS's window idea).
+def _blocks(spread: np.ndarray, wp: int) -> list[tuple[int, int]]:
+    """K-column blocks (first column, bit mask of the columns they score) covering every column
+    outside the anchor [wp, wp + LA) exactly once, all inside the window (W >= K), most
+    informative first: each block is the K-window with the largest summed max-min spread of
+    the columns still uncovered (so that the first lookups prune the most)."""
+    W = len(spread)
+    left = np.ones(W, dtype=bool)
+    left[wp : wp + LA] = False
+    out = []
+    while left.any():
+        gain = np.convolve(np.where(left, spread + 1e-9, 0.0), np.ones(K), mode="valid")
+        first = int(np.argmax(gain))
+        cols = np.flatnonzero(left[first : first + K])
+        out.append((first, int(np.sum(1 << cols))))
+        left[first + cols] = False
+    return out
 
-    Each entry's window is its L contiguous columns of largest summed max-min spread; the table
-    lists, for every L-mer, the entries whose window score plus the best possible score of the
-    other columns reaches the threshold (minus a rounding margin), with the window score.
-    """
+
+def _pack(motifs: MotifSet, thr: np.ndarray) -> _Packed:
+    """Tables for both strands of every motif (memoised on the motif set and thresholds)."""
+    thr_flat = np.ascontiguousarray(thr, dtype=np.float64).reshape(-1)
+    if len(thr_flat) != 2 * len(motifs):
+        raise ValueError("thresholds must have one value per motif (or per motif and strand)")
+    key = (motifs.checksum(), thr_flat.tobytes())
+    if key not in _PACKED:
+        if len(_PACKED) >= 4:
+            _PACKED.pop(next(iter(_PACKED)))
+        _PACKED[key] = _build_pack(motifs, thr_flat)
+    return _PACKED[key]
+
+
+_PACKED: dict = {}
+
+
+def _build_pack(motifs: MotifSet, thr_flat: np.ndarray) -> _Packed:
+    """Integer tables: anchor = the LA contiguous columns of largest summed max-min spread;
+    blocks from ``_blocks``. Each table entry is rounded once, so an integer total is within
+    (1 + number of blocks) / 2 of SCALE x the float score: ``need`` subtracts that (and one
+    more), so no window whose float score reaches the threshold can be missed."""
+    k = _kernels()
     mats = []
     for m in motifs.matrices:
         mats.append(np.ascontiguousarray(m, dtype=np.float64))
         mats.append(reverse_complement(m))
-    thr_flat = np.asarray(thr, dtype=np.float64).reshape(-1)
-    if len(thr_flat) != len(mats):
-        raise ValueError("thresholds must have one value per motif (or per motif and strand)")
-    n_e = len(mats)
     widths = np.array([m.shape[0] for m in mats], dtype=np.int64)
-    offsets = np.zeros(n_e + 1, dtype=np.int64)
+    offsets = np.zeros(len(mats) + 1, dtype=np.int64)
     offsets[1:] = np.cumsum(widths)
     flat = np.concatenate(mats, axis=0)
-    rest_w = np.maximum(widths - L, 0)
-    rest_off = np.zeros(n_e + 1, dtype=np.int64)
-    rest_off[1:] = np.cumsum(rest_w)
-    rest_order = np.zeros(max(1, rest_off[-1]), dtype=np.int64)
-    rest_rem = np.zeros(rest_off[-1] + n_e + 1, dtype=np.float64)
-    wpos = np.zeros(n_e, dtype=np.int64)
-    digits = (np.arange(4**L)[:, None] >> (2 * np.arange(L - 1, -1, -1))[None, :]) & 3
-    tab_codes, tab_e, tab_v = [], [], []
-    for e, m in enumerate(mats):
-        W = m.shape[0]
-        if W < L:
-            continue
-        spread = m.max(axis=1) - m.min(axis=1)
-        wp = int(np.argmax(np.convolve(spread, np.ones(L), mode="valid")))
-        wpos[e] = wp
-        rest = np.r_[np.arange(wp), np.arange(wp + L, W)].astype(np.int64)
-        rest = rest[np.argsort(-spread[rest], kind="stable")]
-        rest_order[rest_off[e] : rest_off[e + 1]] = rest
-        best = m.max(axis=1)[rest]
-        rest_rem[rest_off[e] + e : rest_off[e + 1] + e + 1] = np.r_[
-            np.cumsum(best[::-1])[::-1], 0.0
-        ]
-        window = np.zeros(len(digits))
-        for k in range(L):
-            window += m[wp + k][digits[:, k]]
-        keep = np.flatnonzero(window + rest_rem[rest_off[e] + e] >= thr_flat[e] - _PRUNE_EPS)
-        tab_codes.append(keep)
-        tab_e.append(np.full(len(keep), e, dtype=np.int32))
-        tab_v.append(window[keep])
-    if tab_codes:
-        codes = np.concatenate(tab_codes)
-        order = np.argsort(codes, kind="stable")
-        t_e = np.concatenate(tab_e)[order]
-        t_v = np.concatenate(tab_v)[order]
-        ptr = np.zeros(4**L + 1, dtype=np.int64)
-        ptr[1:] = np.cumsum(np.bincount(codes, minlength=4**L))
-    else:
-        t_e, t_v = np.zeros(0, np.int32), np.zeros(0, np.float64)
-        ptr = np.zeros(4**L + 1, dtype=np.int64)
-    short = np.flatnonzero(widths < L).astype(np.int64)
-    return _Packed(L, flat, offsets, widths, thr_flat, wpos, rest_order, rest_off, rest_rem,
-                   ptr, t_e, t_v, short)  # fmt: skip
+    scale = min(SCALE, 2.0**28 / (max(LA, K) * float(np.abs(flat).max()) + 1.0))
+    wide = np.flatnonzero(widths >= LA)
+    wpos = np.zeros(len(wide), dtype=np.int64)
+    blk_ptr = np.zeros(len(wide) + 1, dtype=np.int64)
+    blk_row, blk_col, blk_mask = [], [], []
+    for i, e in enumerate(wide):
+        spread = mats[e].max(axis=1) - mats[e].min(axis=1)
+        wpos[i] = int(np.argmax(np.convolve(spread, np.ones(LA), mode="valid")))
+        blocks = _blocks(spread, int(wpos[i]))
+        blk_ptr[i + 1] = blk_ptr[i] + len(blocks)
+        for first, mask in blocks:
+            blk_row.append(offsets[e] + first)
+            blk_col.append(first)
+            blk_mask.append(mask)
+    blk_tab = np.empty((len(blk_row), 4**K + 1), dtype=np.int32)
+    rows, masks = np.array(blk_row, dtype=np.int64), np.array(blk_mask, dtype=np.int64)
+    k.fill_block_tables(flat, rows, masks, K, scale, _SENTINEL, blk_tab)
+    n_blk = np.diff(blk_ptr)
+    need = np.floor(thr_flat[wide] * scale).astype(np.int64) - n_blk - 2
+    # blk_lim[q]: the running total after block q must reach it, else the best of the
+    # entry's later blocks cannot lift it to ``need``.
+    best = blk_tab[:, : 4**K].max(axis=1).astype(np.int64)
+    cum = np.r_[0, np.cumsum(best)]
+    blk_entry = np.repeat(np.arange(len(wide)), n_blk)
+    blk_lim = need[blk_entry] - (cum[blk_ptr[1:]][blk_entry] - cum[1:])
+    best_rest = cum[blk_ptr[1:]] - cum[blk_ptr[:-1]]
+    a_ptr, a_code, a_val = k.build_anchors(flat, offsets, wide, wpos, LA, scale, need - best_rest)
+    return _Packed(LA, flat, offsets, widths, thr_flat, wide, wpos, need, a_ptr, a_code, a_val,
+                   blk_ptr, np.array(blk_col, dtype=np.int64), blk_tab, blk_lim,
+                   np.flatnonzero(widths < LA), int(widths.max()))  # fmt: skip
 
 
 def _kernels():
@@ -196,50 +229,16 @@ def scan_arrays(
     motifs: MotifSet,
     p_value: float = 1e-4,
     thresholds: np.ndarray | None = None,
-    chunk: int = CHUNK,
+    chunk: int | None = None,
 ) -> dict[str, np.ndarray]:
     """Hits of all motifs on both strands of an encoded sequence, as arrays.
 
     Returns motif (int32 index), start (int64), strand (int8, 0 + / 1 -), score (float64),
     sorted by start, then motif, then strand.
     """
-    k = _kernels()
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
-    thr = _thresholds_for(motifs, p_value, thresholds)
-    pk = _pack(motifs, thr)
-    n = len(codes)
-    starts = np.arange(0, max(n, 1), chunk, dtype=np.int64)
-    n_threads = max(1, _num_threads())
-    batch = max(1, 4 * n_threads)
-    cap = 2 * chunk + 1024
-    parts = []
-    for b0 in range(0, len(starts), batch):
-        own = starts[b0 : b0 + batch]
-        own_end = np.minimum(own + chunk, n)
-        counts = np.zeros(len(own), dtype=np.int64)
-        out_e = np.empty((len(own), cap), dtype=np.int64)
-        out_s = np.empty((len(own), cap), dtype=np.int64)
-        out_v = np.empty((len(own), cap), dtype=np.float64)
-        k.scan_chunks(codes, own, own_end, *pk.args(), out_e, out_s, out_v, counts)
-        for j in range(len(own)):
-            c = int(counts[j])
-            if c > cap:  # a dense repeat: rescan this chunk alone with room for all its hits
-                e1 = np.empty((1, c), dtype=np.int64)
-                s1 = np.empty((1, c), dtype=np.int64)
-                v1 = np.empty((1, c), dtype=np.float64)
-                cnt = np.zeros(1, dtype=np.int64)
-                k.scan_chunks(
-                    codes, own[j : j + 1], own_end[j : j + 1], *pk.args(), e1, s1, v1, cnt
-                )
-                parts.append((e1[0, :c].copy(), s1[0, :c].copy(), v1[0, :c].copy()))
-            else:
-                parts.append((out_e[j, :c].copy(), out_s[j, :c].copy(), out_v[j, :c].copy()))
-    if parts:
-        e = np.concatenate([p[0] for p in parts])
-        s = np.concatenate([p[1] for p in parts])
-        v = np.concatenate([p[2] for p in parts])
-    else:
-        e, s, v = np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64)
+    pk = _pack(motifs, _thresholds_for(motifs, p_value, thresholds))
+    e, s, v = _scan_codes(codes, pk, chunk)
     idx = np.lexsort((e, s))
     e, s, v = e[idx], s[idx], v[idx]
     return {
@@ -248,6 +247,44 @@ def scan_arrays(
         "strand": (e % 2).astype(np.int8),
         "score": v,
     }
+
+
+def _scan_codes(
+    codes: np.ndarray, pk: _Packed, chunk: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unordered hits (entry, start, score) of an encoded sequence, chunks in parallel."""
+    k = _kernels()
+    n = len(codes)
+    threads = max(1, _num_threads())
+    if chunk is None:  # equal chunks, as many as a multiple of the thread count
+        n_chunks = threads * -(-n // (threads * CHUNK))
+        chunk = max(1, -(-n // max(1, n_chunks)))
+    kca = k.kmer_codes(codes, pk.LA, 0)
+    kcb = k.kmer_codes(codes, K, pk.max_w).astype(np.uint16)
+    run = k.valid_runs(codes)
+    seq = (codes, kca, kcb, run)
+    starts = np.arange(0, max(n, 1), chunk, dtype=np.int64)
+    batch = 4 * threads
+    cap = 2 * chunk + 1024
+    parts = []
+    for b0 in range(0, len(starts), batch):
+        own = starts[b0 : b0 + batch]
+        own_end = np.minimum(own + chunk, n)
+        counts = np.zeros(len(own), dtype=np.int64)
+        out_e = np.empty((len(own), cap), dtype=np.int32)
+        out_s = np.empty((len(own), cap), dtype=np.int64)
+        out_v = np.empty((len(own), cap), dtype=np.float64)
+        k.scan_chunks(*seq, own, own_end, *pk.args(), out_e, out_s, out_v, counts)
+        for j in range(len(own)):
+            c = int(counts[j])
+            if c > cap:  # a dense repeat: rescan this chunk alone with room for all its hits
+                he, hs, hv, c = k.scan_segment(*seq, own[j], own_end[j], *pk.args(), c)
+                parts.append((he[:c], hs[:c], hv[:c]))
+            else:
+                parts.append((out_e[j, :c].copy(), out_s[j, :c].copy(), out_v[j, :c].copy()))
+    if not parts:
+        return np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.float64)
+    return tuple(np.concatenate([p[i] for p in parts]) for i in range(3))
 
 
 def _num_threads() -> int:
@@ -351,9 +388,8 @@ def region_features(
     thr = strand_thresholds(motifs, p_value)
     k = _kernels()
     pk = _pack(motifs, thr)
-    widths = pk.widths
     entry_cluster = np.repeat(motifs.motif_cluster, 2).astype(np.int64)
-    max_w = int(widths.max())
+    max_w = pk.max_w
     n_clusters = len(motifs.clusters)
     out = np.zeros((n, n_clusters), dtype=np.float32)
     for b0 in range(0, n, batch_size):
@@ -373,14 +409,22 @@ def region_features(
                     f"genome.fetch returned {lengths[j]} bp for a {expect[j]} bp request "
                     f"({chroms[idx[todo][j]]}:{starts[idx[todo][j]]}-{ends[idx[todo][j]]})"
                 )
+            # One sequence, regions separated by an N (no window spans two regions): the
+            # scan runs in parallel chunks with no per-region or per-motif Python loop.
             seq_off = np.zeros(len(seqs) + 1, dtype=np.int64)
-            seq_off[1:] = np.cumsum(lengths)
-            codes = np.concatenate(seqs) if seqs else np.empty(0, np.uint8)
+            seq_off[1:] = np.cumsum(lengths + 1)
+            codes = np.full(int(seq_off[-1]), 4, dtype=np.uint8)
+            for s0, sq in zip(seq_off[:-1], seqs, strict=True):
+                codes[s0 : s0 + len(sq)] = sq
+            he, hs, hv = _scan_codes(codes, pk)
+            region = np.searchsorted(seq_off, hs, side="right") - 1
+            cluster = entry_cluster[he]
+            rel = hs - seq_off[region]
+            key = (region * n_clusters + cluster) * (int(lengths.max()) + 1) + rel
             feats = np.zeros((len(todo), n_clusters), dtype=np.float64)
             flags = np.zeros(len(todo), dtype=np.uint8)
-            k.region_scores(
-                codes, seq_off, flank[todo], *pk.args(), entry_cluster, max_w, feats, flags
-            )
+            k.merge_region_hits(np.argsort(key), region, cluster, hs, hs + pk.widths[he], hv,
+                                seq_off, lengths, flank[todo], max_w, feats, flags)  # fmt: skip
             done = flags == 0
             out[idx[todo[done]]] = feats[done]
             todo = todo[~done]
