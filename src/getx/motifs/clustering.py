@@ -61,7 +61,7 @@ DEFAULT_METHOD = "tomtom2-kl"
 PVALUES = ("normal", "exact")
 EXACT_BINS = 40  # grid steps per column score (TOMTOM scales scores to a 0..100-ish grid)
 # Bump when a change to the method changes its clusters, so cached clusterings are rebuilt.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 
 
 # --- probabilities and column features ---------------------------------------------------------
@@ -368,6 +368,18 @@ def _family(gene: str) -> str:
     return m.group(0) if m else gene
 
 
+def _family_counts(families: list[str]) -> Counter:
+    """Family prefixes counted with one-letter variants of a stem pooled: HOXA, HOXB -> HOX and
+    FOS, FOSL -> FOS, so a cluster of several HOX paralogues is not named after one of them."""
+    counts = Counter(families)
+    stems = Counter(f[:-1] for f in counts if len(f) >= 4)
+
+    def key(f: str) -> str:
+        return f[:-1] if len(f) >= 4 and (f[:-1] in counts or stems[f[:-1]] >= 2) else f
+
+    return Counter(key(f) for f in families)
+
+
 def _member_genes(motifs: MotifSet) -> list[list[str]]:
     """Genes per motif: its own cluster's genes when it was a singleton cluster, else its name's."""
     sizes = np.bincount(motifs.motif_cluster, minlength=len(motifs.clusters))
@@ -394,7 +406,7 @@ def _relabel(motifs: MotifSet, labels: np.ndarray) -> MotifSet:
         for i in members[c]:
             gl.extend(g for g in genes[i] if g not in gl)
         cgenes[c] = gl
-        counts = Counter(_family(g) for i in members[c] for g in genes[i][:1])
+        counts = _family_counts([_family(g) for i in members[c] for g in genes[i][:1]])
         fam[c] = counts.most_common(1)[0][0] if counts else "cluster"
     per_family = Counter(fam.values())
     seen: Counter = Counter()
