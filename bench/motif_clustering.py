@@ -162,7 +162,8 @@ def main() -> None:
         "",
         f"Load times: cold (clustering, empty cache) {j['cold_load_s']} s, "
         f"warm (cached) {j['warm_load_s']} s, of which reading JASPAR from pyjaspar "
-        f"{j['pyjaspar_load_s']} s.",
+        f"{j['pyjaspar_load_s']} s. Timings vary 2-4x with other jobs' load on the 2 shared "
+        "cores (the cold load measured 3.6-15 s, the warm one 1.8-2.5 s across runs).",
         "",
         "| cluster | motifs | TFs (first 12) |",
         "|---|---|---|",
