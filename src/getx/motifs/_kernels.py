@@ -111,6 +111,18 @@ def _plain_score(codes, s, flat, o0, W):
 
 
 @njit(cache=True)
+def _valid_score(codes, s, flat, o0, W):
+    """Plain score, or -inf when the window holds a non-ACGT base."""
+    score = 0.0
+    for k in range(W):
+        c = codes[s + k]
+        if c > 3:
+            return -np.inf
+        score += flat[o0 + k, c]
+    return score
+
+
+@njit(cache=True)
 def _push(he, hs, hv, cnt, e, s, v):
     if cnt == he.shape[0]:
         n2 = 2 * he.shape[0]
@@ -129,8 +141,8 @@ def _push(he, hs, hv, cnt, e, s, v):
 
 @njit(cache=True)
 def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wide, wpos,
-                 need, a_ptr, a_code, a_val, blk_ptr, blk_col, blk_tab, blk_lim, narrow,
-                 cap0):  # fmt: skip
+                 need, a_ptr, a_code, a_val, blk_ptr, blk_col, blk_tab, blk_lim, adj_left,
+                 narrow, cap0):  # fmt: skip
     """Hits (entry, start, score, count) of the windows starting in [a, b).
 
     kca / kcb: anchor (LA-mer) and block (K-mer) codes of ``codes``, 4**k where invalid.
@@ -155,7 +167,7 @@ def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wid
                 if v >= t:
                     he, hs, hv, cnt = _push(he, hs, hv, cnt, e, s, v)
     if wide.shape[0] == 0:
-        return he, hs, hv, cnt
+        return _sort_hits(he, hs, hv, cnt, a, b - a)
     # Bucket the anchor positions that can serve a window start in [a, b).
     max_wp = 0
     for i in range(wide.shape[0]):
@@ -169,11 +181,21 @@ def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wid
     for x in range(2, nk + 2):
         ptr[x] += ptr[x - 1]
     pos = np.empty(p1 - a, dtype=np.int32)
+    # The K-mers right after and right before each anchor, stored beside its position so that
+    # the first block lookup (always one of these, see ``scanning._blocks``) reads in order.
+    after = np.empty(p1 - a, dtype=np.uint16)
+    before = np.empty(p1 - a, dtype=np.uint16)
+    K = 0
+    while blk_tab.shape[1] - 1 > 4**K:
+        K += 1
     for p in range(a, p1):  # ptr[x + 1] is the fill cursor of code x and ends at its end
         if kca[p] < nk:
             x = kca[p] + 1
-            pos[ptr[x]] = p - a
-            ptr[x] += 1
+            k = ptr[x]
+            pos[k] = p - a
+            after[k] = kcb[p + LA]
+            before[k] = kcb[p - K] if p >= K else 4**K
+            ptr[x] = k + 1
     # ptr[x] .. ptr[x + 1] are now the positions (relative to a) of code x, in increasing order.
     span = b - a
     cand = np.empty(span, dtype=np.int32)
@@ -182,6 +204,8 @@ def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wid
         ne = need[i]
         q0 = blk_ptr[i]
         q1 = blk_ptr[i + 1]
+        nb0 = before if adj_left[i] else after
+        lim0 = blk_lim[q0] if q1 > q0 else ne
         nc = 0
         for j in range(a_ptr[i], a_ptr[i + 1]):
             x = a_code[j]
@@ -190,9 +214,16 @@ def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wid
                 r = pos[k] - wp  # window start relative to a
                 if r < 0 or r >= span:
                     continue
-                tot = av
+                if q1 == q0:
+                    if av >= ne:
+                        cand[nc] = r
+                        nc += 1
+                    continue
+                tot = av + blk_tab[q0, nb0[k]]
+                if tot < lim0:
+                    continue
                 ok = True
-                for q in range(q0, q1):
+                for q in range(q0 + 1, q1):
                     tot += blk_tab[q, kcb[a + r + blk_col[q]]]
                     if tot < blk_lim[q]:
                         ok = False
@@ -204,16 +235,53 @@ def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wid
         e = wide[i]
         for c in range(nc):
             s = a + cand[c]
-            v = _plain_score(codes, s, flat, offsets[e], widths[e])
+            v = _valid_score(codes, s, flat, offsets[e], widths[e])
             if v >= thr[e]:
                 he, hs, hv, cnt = _push(he, hs, hv, cnt, e, s, v)
-    return he, hs, hv, cnt
+    return _sort_hits(he, hs, hv, cnt, a, span)
+
+
+@njit(cache=True)
+def _sort_hits(he, hs, hv, cnt, a, span):
+    """Hits ordered by start, then entry: a counting sort by start, then insertion sorts of
+    the (short) runs that share a start."""
+    first = np.zeros(span + 1, dtype=np.int64)
+    for j in range(cnt):
+        first[hs[j] - a + 1] += 1
+    for r in range(span):
+        first[r + 1] += first[r]
+    oe = np.empty(cnt, dtype=np.int32)
+    os_ = np.empty(cnt, dtype=np.int64)
+    ov = np.empty(cnt, dtype=np.float64)
+    for j in range(cnt):
+        r = hs[j] - a
+        d = first[r]
+        first[r] = d + 1
+        oe[d] = he[j]
+        os_[d] = hs[j]
+        ov[d] = hv[j]
+    j = 0
+    while j < cnt:
+        g = j
+        while g + 1 < cnt and os_[g + 1] == os_[j]:
+            g += 1
+        for u in range(j + 1, g + 1):
+            e, v = oe[u], ov[u]
+            w = u - 1
+            while w >= j and oe[w] > e:
+                oe[w + 1] = oe[w]
+                ov[w + 1] = ov[w]
+                w -= 1
+            oe[w + 1] = e
+            ov[w + 1] = v
+        j = g + 1
+    return oe, os_, ov, cnt
 
 
 @njit(cache=True, parallel=True)
 def scan_chunks(codes, kca, kcb, run, own, own_end, LA, flat, offsets, widths, thr, wide,
-                wpos, need, a_ptr, a_code, a_val, blk_ptr, blk_col, blk_tab, blk_lim, narrow,
-                out_e, out_s, out_v, counts):  # fmt: skip
+                wpos, need, a_ptr, a_code, a_val, blk_ptr, blk_col, blk_tab, blk_lim, adj_left,
+                narrow, out_e, out_s, out_v, counts):  # fmt: skip
     """Hits of windows starting in [own[c], own_end[c]) per chunk c, in parallel over chunks.
 
     Hits beyond the output capacity are counted but not stored, so the caller can rescan.
@@ -222,8 +290,8 @@ def scan_chunks(codes, kca, kcb, run, own, own_end, LA, flat, offsets, widths, t
     for c in prange(own.shape[0]):
         he, hs, hv, cnt = scan_segment(codes, kca, kcb, run, own[c], own_end[c], LA, flat,
                                        offsets, widths, thr, wide, wpos, need, a_ptr, a_code,
-                                       a_val, blk_ptr, blk_col, blk_tab, blk_lim, narrow,
-                                       4096)  # fmt: skip
+                                       a_val, blk_ptr, blk_col, blk_tab, blk_lim, adj_left,
+                                       narrow, 4096)  # fmt: skip
         m = min(cnt, cap)
         out_e[c, :m] = he[:m]
         out_s[c, :m] = hs[:m]

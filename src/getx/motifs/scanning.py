@@ -109,6 +109,7 @@ class _Packed:
     blk_col: np.ndarray  # and the running total to reach (pruning)
     blk_tab: np.ndarray
     blk_lim: np.ndarray
+    adj_left: np.ndarray  # ... whether their first block is the K-mer before the anchor
     narrow: np.ndarray  # entries narrower than LA, scored as plain sums
     max_w: int
 
@@ -116,26 +117,37 @@ class _Packed:
         return (
             self.LA, self.flat, self.offsets, self.widths, self.thr, self.wide, self.wpos,
             self.need, self.a_ptr, self.a_code, self.a_val, self.blk_ptr, self.blk_col,
-            self.blk_tab, self.blk_lim, self.narrow,
+            self.blk_tab, self.blk_lim, self.adj_left, self.narrow,
         )  # fmt: skip
 
 
-def _blocks(spread: np.ndarray, wp: int) -> list[tuple[int, int]]:
+def _blocks(spread: np.ndarray, wp: int) -> tuple[list[tuple[int, int]], bool]:
     """K-column blocks (first column, bit mask of the columns they score) covering every column
-    outside the anchor [wp, wp + LA) exactly once, all inside the window (W >= K), most
-    informative first: each block is the K-window with the largest summed max-min spread of
-    the columns still uncovered (so that the first lookups prune the most)."""
+    outside the anchor [wp, wp + LA) exactly once, and whether the first block is on the left.
+
+    The first block is the K-mer right after the anchor (or right before it, when the columns
+    on the left are more informative); it may reach past the window (its outside columns score
+    0), as the kernel reads it beside the anchor position. Each further block is the in-window
+    K-mer with the largest summed max-min spread of the columns still uncovered, so that the
+    first lookups prune the most.
+    """
     W = len(spread)
     left = np.ones(W, dtype=bool)
     left[wp : wp + LA] = False
-    out = []
+    if not left.any():
+        return [], False
+    on_left = spread[:wp].sum() > spread[wp + LA :].sum()
+    first = wp - K if on_left else wp + LA
+    cols = [j for j in range(K) if 0 <= first + j < W and left[first + j]]
+    out = [(first, int(np.sum(1 << np.array(cols))))]
+    left[[first + j for j in cols]] = False
     while left.any():
         gain = np.convolve(np.where(left, spread + 1e-9, 0.0), np.ones(K), mode="valid")
         first = int(np.argmax(gain))
         cols = np.flatnonzero(left[first : first + K])
         out.append((first, int(np.sum(1 << cols))))
         left[first + cols] = False
-    return out
+    return out, bool(on_left)
 
 
 def _pack(motifs: MotifSet, thr: np.ndarray) -> _Packed:
@@ -171,12 +183,13 @@ def _build_pack(motifs: MotifSet, thr_flat: np.ndarray) -> _Packed:
     scale = min(SCALE, 2.0**28 / (max(LA, K) * float(np.abs(flat).max()) + 1.0))
     wide = np.flatnonzero(widths >= LA)
     wpos = np.zeros(len(wide), dtype=np.int64)
+    adj_left = np.zeros(len(wide), dtype=np.bool_)
     blk_ptr = np.zeros(len(wide) + 1, dtype=np.int64)
     blk_row, blk_col, blk_mask = [], [], []
     for i, e in enumerate(wide):
         spread = mats[e].max(axis=1) - mats[e].min(axis=1)
         wpos[i] = int(np.argmax(np.convolve(spread, np.ones(LA), mode="valid")))
-        blocks = _blocks(spread, int(wpos[i]))
+        blocks, adj_left[i] = _blocks(spread, int(wpos[i]))
         blk_ptr[i + 1] = blk_ptr[i] + len(blocks)
         for first, mask in blocks:
             blk_row.append(offsets[e] + first)
@@ -186,6 +199,10 @@ def _build_pack(motifs: MotifSet, thr_flat: np.ndarray) -> _Packed:
     rows, masks = np.array(blk_row, dtype=np.int64), np.array(blk_mask, dtype=np.int64)
     k.fill_block_tables(flat, rows, masks, K, scale, _SENTINEL, blk_tab)
     n_blk = np.diff(blk_ptr)
+    # A first block's K-mer may hold a non-ACGT base outside the window: there the sentinel
+    # must not prune (the re-score checks the window itself).
+    firsts = blk_ptr[:-1][n_blk > 0]
+    blk_tab[firsts, 4**K] = blk_tab[firsts, : 4**K].max(axis=1)
     need = np.floor(thr_flat[wide] * scale).astype(np.int64) - n_blk - 2
     # blk_lim[q]: the running total after block q must reach it, else the best of the
     # entry's later blocks cannot lift it to ``need``.
@@ -196,7 +213,7 @@ def _build_pack(motifs: MotifSet, thr_flat: np.ndarray) -> _Packed:
     best_rest = cum[blk_ptr[1:]] - cum[blk_ptr[:-1]]
     a_ptr, a_code, a_val = k.build_anchors(flat, offsets, wide, wpos, LA, scale, need - best_rest)
     return _Packed(LA, flat, offsets, widths, thr_flat, wide, wpos, need, a_ptr, a_code, a_val,
-                   blk_ptr, np.array(blk_col, dtype=np.int64), blk_tab, blk_lim,
+                   blk_ptr, np.array(blk_col, dtype=np.int64), blk_tab, blk_lim, adj_left,
                    np.flatnonzero(widths < LA), int(widths.max()))  # fmt: skip
 
 
@@ -238,9 +255,7 @@ def scan_arrays(
     """
     codes = np.ascontiguousarray(codes, dtype=np.uint8)
     pk = _pack(motifs, _thresholds_for(motifs, p_value, thresholds))
-    e, s, v = _scan_codes(codes, pk, chunk)
-    idx = np.lexsort((e, s))
-    e, s, v = e[idx], s[idx], v[idx]
+    e, s, v = _scan_codes(codes, pk, chunk)  # chunk by chunk, each sorted
     return {
         "motif": (e // 2).astype(np.int32),
         "start": s,
@@ -252,7 +267,8 @@ def scan_arrays(
 def _scan_codes(
     codes: np.ndarray, pk: _Packed, chunk: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unordered hits (entry, start, score) of an encoded sequence, chunks in parallel."""
+    """Hits (entry, start, score) of an encoded sequence sorted by start and entry; chunks are
+    scanned in parallel."""
     k = _kernels()
     n = len(codes)
     threads = max(1, _num_threads())
