@@ -103,6 +103,21 @@ def test_scanner_equals_reference(which, chr2, chr22, subset):
     pd.testing.assert_frame_equal(ours, ref, check_exact=True)
 
 
+def test_scattered_n_and_sequence_ends(chr22, subset):
+    # Ns every few dozen bases: windows next to an N (whose neighbouring k-mers hold it) must
+    # still be found, windows over an N never; the sequence ends cut windows off too.
+    rng = np.random.default_rng(3)
+    seq = np.array(list(chr22[200_000:230_000]))
+    seq[rng.choice(len(seq), 600, replace=False)] = "N"
+    seq[rng.choice(len(seq), 100, replace=False)] = "r"  # IUPAC, lower case
+    seq = "".join(seq)
+    thr = strand_thresholds(subset, 1e-4)
+    ours = _key(scan_hits(seq, subset))
+    ref = _key(reference_hits(seq, subset, thr))
+    assert len(ref) > 300
+    pd.testing.assert_frame_equal(ours, ref, check_exact=True)
+
+
 def test_chunks_do_not_change_hits(chr22, subset):
     from getx.motifs.scanning import scan_arrays
 
