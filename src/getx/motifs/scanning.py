@@ -31,7 +31,7 @@ motif, any strand) are one archetype hit, scored by its best motif score. We bui
 on the fly: all hits of one cluster whose intervals overlap by >= 1 bp are merged transitively
 (book-ended hits are not merged) into one interval (their union) scored by the maximum; a merged
 hit counts for a region when its interval overlaps the region by >= 1 bp. Each region is
-scanned with a flank of 2 x (max width - 1) bp; when a merged hit that counts comes within one
+scanned with a flank of 4 x (max width - 1) bp; when a merged hit that counts comes within one
 motif width of the scanned edge (so an unseen hit could extend it) the region is rescanned with
 a doubled flank, so the result equals merging a genome-wide scan. A batch of regions is scanned
 as one sequence (regions joined by an N, which no window may span), so many short regions cost
@@ -70,6 +70,8 @@ K = 5
 # Integer scores are round(SCALE * float score) per table entry.
 SCALE = float(1 << 16)
 _SENTINEL = -(1 << 30)
+# Initial region flank in (max width - 1) units: wider costs bp, narrower costs rescans.
+_FLANK = 4
 
 _ENCODE = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate("ACGT"):
@@ -281,7 +283,7 @@ def _scan_codes(
     seq = (codes, kca, kcb, run)
     starts = np.arange(0, max(n, 1), chunk, dtype=np.int64)
     batch = 4 * threads
-    cap = 2 * chunk + 1024
+    cap = 2 * chunk + 65536  # hits per chunk; a denser chunk is rescanned alone
     parts = []
     for b0 in range(0, len(starts), batch):
         own = starts[b0 : b0 + batch]
@@ -410,7 +412,7 @@ def region_features(
     out = np.zeros((n, n_clusters), dtype=np.float32)
     for b0 in range(0, n, batch_size):
         idx = np.arange(b0, min(n, b0 + batch_size))
-        flank = np.full(len(idx), 2 * (max_w - 1), dtype=np.int64)
+        flank = np.full(len(idx), _FLANK * (max_w - 1), dtype=np.int64)
         todo = np.arange(len(idx))
         for _attempt in range(40):
             seqs = [
