@@ -5,11 +5,18 @@ k-mer tables (see ``scanning._pack``): an anchor table over its most informative
 (only the anchor codes that can still reach the threshold are listed) plus ``K``-mer tables
 covering its other columns. A chunk of sequence is first bucketed by anchor code (a counting
 sort of positions), then each entry walks its anchor list and, for every position in the
-matching bucket, adds its few block-table values. Its tables stay in L1 cache while it runs
-over the chunk, and the 95 % of (entry, position) pairs whose anchor cannot reach the threshold
-are never touched. Windows whose integer score comes within the rounding bound of the
-threshold are re-scored as a plain left-to-right float64 sum, which alone decides the hit.
-Entries narrower than ``LA`` are scored as plain sums at every valid window.
+matching bucket, adds its few block-table values, stopping as soon as the best possible rest
+cannot reach the threshold. Its tables stay in L1 cache while it runs over the chunk, and the
+95 % of (entry, position) pairs whose anchor cannot reach the threshold are never touched. The
+first block is the K-mer right after (or before) the anchor, stored beside each bucketed
+position, so the lookup that rejects most candidates reads memory in order. Windows whose
+integer score comes within the rounding bound of the threshold are re-scored as a plain
+left-to-right float64 sum, which alone decides the hit (and rejects windows over non-ACGT
+bases). Entries narrower than ``LA`` are scored as plain sums at every valid window.
+
+Where the time goes (chr2 piece, 2,174 v1 motifs, one core): ~4.8e8 (entry, position)
+candidates pass the anchor lists; walking them costs about a third, the first block check
+another fifth (14 % survive it), the remaining random-access blocks the rest.
 """
 
 from __future__ import annotations

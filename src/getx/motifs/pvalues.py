@@ -16,6 +16,9 @@ equal MOODS's hits:
 
 The floating-point operations are done in the same order as MOODS (per score cell, bases added
 in A, C, G, T order; tail accumulated from the top), so the thresholds are bit-identical.
+Speed: the DP runs in numba (no GIL, so motifs are spread over threads) and only over the
+scores that can still end above a proven lower bound of the threshold (from a coarse DP), which
+leaves every cell that matters bit-identical (``_kernels.upper_tail_index``).
 A threshold is computed for both strands (the reverse-complement matrix has the same
 distribution only for a strand-symmetric background, and even then its float sums can differ
 in the last bit), and cached on disk by (motif-set checksum, p-value, background).
