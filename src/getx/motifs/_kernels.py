@@ -97,7 +97,7 @@ def build_anchors(flat, offsets, wide, wpos, LA, scale, floor_need):
         counts[i + 1] = np.sum(v >= floor_need[i])
     ptr = np.cumsum(counts)
     a_code = np.empty(ptr[-1], dtype=np.int32)
-    a_val = np.empty(ptr[-1], dtype=np.int64)
+    a_val = np.empty(ptr[-1], dtype=np.int32)
     for i in range(wide.shape[0]):
         v = anchor_values(flat, offsets[wide[i]] + wpos[i], LA, scale)
         k = ptr[i]

@@ -159,7 +159,7 @@ def _pack(motifs: MotifSet, thr: np.ndarray) -> _Packed:
         raise ValueError("thresholds must have one value per motif (or per motif and strand)")
     key = (motifs.checksum(), thr_flat.tobytes())
     if key not in _PACKED:
-        if len(_PACKED) >= 4:
+        if len(_PACKED) >= 2:
             _PACKED.pop(next(iter(_PACKED)))
         _PACKED[key] = _build_pack(motifs, thr_flat)
     return _PACKED[key]
