@@ -229,3 +229,45 @@ def test_finetune_command_with_small_preset(store, tmp_path):
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["hyper_parameters"]["model"]["embed_dim"] == 256
     assert (out / "scaling.json").exists() and (out / "logs" / "metrics.csv").exists()
+
+
+def test_expression_loss_counts_only_labelled_tss_entries_unless_asked_for_all():
+    from getx.train.lit import GETLightning
+
+    def module(loss_on):
+        return GETLightning(
+            model=ModelConfig(n_features=4, **TINY).to_dict(),
+            optim={"lr": 1e-3, "min_lr": 0, "weight_decay": 0, "layer_decay": 1, "warmup_steps": 0},
+            data={},
+            scaling=[1.0] * 3,
+            feature_names=["a", "b", "c"],
+            cell_types=["ct"],
+            chroms=["chr1"],
+            loss_on=loss_on,
+        )
+
+    torch.manual_seed(0)
+    tss = torch.zeros(2, 6, 2, dtype=torch.bool)
+    tss[0, 2, 0] = tss[1, 4, 1] = True
+    batch = {"x": torch.rand(2, 6, 4), "pad": torch.zeros(2, 6, dtype=torch.bool), "tss": tss}
+    batch["y"] = torch.where(tss, 3.0, 0.0)
+    changed = dict(batch, y=torch.where(tss, 3.0, 5.0))  # other entries relabelled
+    for loss_on, same in (("tss", True), ("all", False)):
+        lit = module(loss_on).eval()
+        first, second = lit._step(batch)[-1], lit._step(changed)[-1]
+        assert torch.isclose(first, second).item() is same
+
+
+def test_expression_head_starts_at_the_training_label_mean(store, tmp_path):
+    from getx.store import open_store
+    from getx.train.data import prepare_data
+    from getx.train.predict import load_model
+
+    config = _config(store, tmp_path / "run", max_steps=1, lr=1e-9, warmup_steps=0)
+    run = train(config)
+    data = prepare_data(open_store(store), config.data_config())
+    mean = data.training_label_mean()
+    labelled = [ct.labels[ct.tss] for ct in data.cells]  # every cell type's TSS labels
+    assert 0 < mean < max(float(v.max()) for v in labelled)
+    bias = load_model(run).model.head_exp.bias.detach()
+    assert torch.allclose(torch.nn.functional.softplus(bias), torch.tensor(mean), atol=1e-3)

@@ -232,6 +232,18 @@ class PreparedData:
     feature_names: list[str]
     cells: list[CellTypeArrays]
 
+    def training_label_mean(self) -> float:
+        """Mean expression label over the TSS entries of the training windows (0 if none)."""
+        total, count = 0.0, 0
+        for window in np.flatnonzero(self.plan.train):
+            rows = self.plan.positions[window]
+            cell = self.cells[self.plan.cell_type[window]]
+            rows = rows[rows >= 0]
+            tss = cell.tss[rows]
+            total += float(cell.labels[rows][tss].sum())
+            count += int(tss.sum())
+        return total / count if count else 0.0
+
     def dataset(self, split: str, task: str) -> WindowDataset:
         mask = self.plan.train if split == "train" else self.plan.val
         return WindowDataset(self.features, self.cells, self.plan, np.flatnonzero(mask), task)

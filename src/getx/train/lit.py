@@ -69,6 +69,7 @@ class GETLightning(L.LightningModule):
         lora_alpha: float | None = None,
         loss: str = "poisson",
         mask_ratio: float = 0.5,
+        loss_on: str = "tss",
     ):
         super().__init__()
         self.save_hyperparameters()
@@ -102,7 +103,11 @@ class GETLightning(L.LightningModule):
             pred = self.model(x, pad, mask)
             return pred, x, mask, masked_loss(pred.float(), x, mask, "mse")
         pred = self.model(x, pad)
-        return pred, batch["y"], ~pad, masked_loss(pred.float(), batch["y"], ~pad, self.loss_kind)
+        # GET scores every region and strand (non-TSS entries are 0); "tss" scores only the
+        # entries where a measured gene starts, the ones predictions are read from.
+        on_tss = self.task == "expression" and self.hparams.loss_on == "tss"
+        keep = batch["tss"] if on_tss else ~pad
+        return pred, batch["y"], keep, masked_loss(pred.float(), batch["y"], keep, self.loss_kind)
 
     def training_step(self, batch, batch_idx):
         _, _, _, loss = self._step(batch)

@@ -40,6 +40,7 @@ class TrainConfig:
     label_cutoff: float = 0.05
     # objective
     loss: str = "poisson"  # poisson | mse (expression and accessibility)
+    loss_on: str = "tss"  # expression: tss (labelled TSS entries) | all (GET: 0 off TSS too)
     mask_ratio: float = 0.5
     # optimisation
     epochs: int = 10
@@ -217,12 +218,21 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         lora_rank=config.lora_rank,
         lora_alpha=config.lora_alpha,
         loss=config.loss,
+        loss_on=config.loss_on,
         mask_ratio=config.mask_ratio,
     )
     if config.init_checkpoint and ckpt_path is None:
         # The encoder must match fully; heads may differ (pretrained -> finetune).
         report = load_weights(module.model, config.init_checkpoint, backbone_only=True)
         log.info("initialised from %s (%s)", config.init_checkpoint, report)
+    if config.task == "expression" and config.loss_on == "tss" and ckpt_path is None:
+        # Start the head at the mean label: Adam moves a bias by ~lr per step, so from 0 the
+        # first thousands of steps would only learn the mean (labels are log10 CPM ~ 1-4).
+        mean = data.training_label_mean()
+        if mean > 0:
+            head = module.model.head_exp.bias
+            with torch.no_grad():
+                head.fill_(float(np.log(np.expm1(mean))))
 
     generator = torch.Generator().manual_seed(config.seed)
     loader_args = {
