@@ -48,6 +48,57 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, Path]:
 
 
 @app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder the demo writes into.")],
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder of real files instead of simulating: one genome (.fa/.2bit), one .gtf, "
+            "peaks.bed, and per cell type peaks.<ct>.bed (counts) + rna.<ct>.csv."
+        ),
+    ] = None,
+    preset: Annotated[str, typer.Option(help="Simulator preset (tiny ... large).")] = "demo",
+    seed: Annotated[int, typer.Option(help="Seed of the simulation and the training.")] = 0,
+    pretrain_epochs: Annotated[int, typer.Option(help="Masked-region pretraining epochs.")] = 2,
+    finetune_epochs: Annotated[int, typer.Option(help="Expression finetuning epochs.")] = 10,
+    holdout_chrom: Annotated[
+        str | None, typer.Option(help="Chromosome kept out of training (default: ~1/5 of genes).")
+    ] = None,
+    holdout_cell_type: Annotated[
+        str | None, typer.Option(help="Cell type kept out of training (default: the last one).")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="Show training progress bars.")] = True,
+) -> None:
+    """Simulate -> prepare -> pretrain -> finetune -> evaluate held-out -> report.html (offline)."""
+    from rich.console import Console
+
+    from getx.demo import DemoOptions, run_demo
+
+    console = Console(stderr=True)
+    options = DemoOptions(
+        preset=preset,
+        seed=seed,
+        pretrain_epochs=pretrain_epochs,
+        finetune_epochs=finetune_epochs,
+        holdout_chrom=holdout_chrom,
+        holdout_cell_type=holdout_cell_type,
+        progress=progress,
+    )
+    result = run_demo(out, data=data, options=options, stage=lambda name: console.rule(name))
+    held = result.scores[result.scores["model"] == "GET (finetuned)"]
+    for row in held.itertuples():
+        log.info(
+            "%s: Pearson %.3f, Spearman %.3f, R2 %.3f (n=%d)",
+            row.group,
+            row.pearson,
+            row.spearman,
+            row.r2,
+            row.n,
+        )
+    typer.echo(f"report: {result.report.resolve()}")
+
+
+@app.command()
 def prepare(
     out: Annotated[Path, typer.Option("--out", "-o", help="Store to write (a zarr directory).")],
     peaks: Annotated[

@@ -1,0 +1,165 @@
+"""The one-command demo at tiny size: every stage runs, the report is a real page with plots."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from getx.demo import DemoOptions, choose_holdouts, discover_inputs, run_demo
+from getx.errors import InputError
+
+TINY = DemoOptions(preset="tiny", pretrain_epochs=1, finetune_epochs=3, regions=64, progress=False)
+
+
+class _Page(HTMLParser):
+    """Collects the tags of a page and checks they nest properly."""
+
+    VOID = {"meta", "br", "img", "hr", "input", "link", "col"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.counts: dict[str, int] = {}
+        self.external: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+        for name, value in attrs:
+            if name in ("src", "href") and value and "://" in value:
+                self.external.append(value)
+        if tag == "script":
+            self.external.append("<script>")
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.counts[tag] = self.counts.get(tag, 0) + 1
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+            return
+        self.stack.pop()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(out, options=TINY)
+
+
+def test_report_is_a_self_contained_page_with_plots(demo):
+    page = _Page()
+    page.feed(demo.report.read_text(encoding="utf-8"))
+    page.close()
+    assert page.errors == [] and page.stack == []
+    assert page.external == []  # no CDN, no scripts: it opens offline
+    # scatter panels and training curves, each an inline SVG with drawn paths
+    assert page.counts.get("svg", 0) >= 2
+    assert page.counts.get("path", 0) > 20
+    assert page.counts.get("table", 0) >= 3
+    text = demo.report.read_text()
+    for heading in ("Held-out accuracy", "Per cell type", "Training", "Run time"):
+        assert heading in text
+
+
+def test_outputs_hold_every_model_and_held_out_group(demo):
+    scores = pd.read_csv(demo.out / "scores.tsv", sep="\t")
+    models = set(scores["model"])
+    assert {"GET (finetuned)", "per-region MLP", "distance-weighted accessibility"} <= models
+    assert "mean of training cell types" in models
+    get = scores[scores["model"] == "GET (finetuned)"].set_index("group")
+    assert {"training", "held-out chromosome", "held-out cell type", "held-out both"} <= set(
+        get.index
+    )
+    assert np.isfinite(get["pearson"]).all()
+    # the mean-of-cell-types baseline is never scored where it would read the labels under test
+    mean = scores[scores["model"] == "mean of training cell types"]
+    assert set(mean["group"]) == {"held-out cell type"}
+
+    summary = json.loads((demo.out / "summary.json").read_text())
+    assert summary["holdout_cell_types"] == ["ct3"]
+    assert set(summary["timings_s"]) >= {"prepare", "pretrain", "finetune", "report"}
+
+    predictions = pd.read_csv(demo.out / "predictions.tsv", sep="\t")
+    get_rows = predictions[predictions["model"] == "GET (finetuned)"]
+    # one row per gene row and cell type where the TSS region is accessible
+    assert len(get_rows) == len(get_rows.drop_duplicates(["gene_id", "strand", "region", "cell_type"]))
+    assert set(get_rows["cell_type"]) == {"ct1", "ct2", "ct3"}
+    held = get_rows[get_rows["group"] == "held-out chromosome"]
+    assert set(held["chrom"]) == set(summary["holdout_chroms"])
+    assert not set(held["cell_type"]) & set(summary["holdout_cell_types"])
+
+
+def test_rerun_reuses_finished_stages(demo):
+    checkpoint = demo.out / "runs" / "finetune" / "checkpoints" / "last.ckpt"
+    before = checkpoint.stat().st_mtime_ns
+    again = run_demo(demo.out, options=TINY)
+    assert checkpoint.stat().st_mtime_ns == before
+    assert again.timings["finetune"] < 5
+    pd.testing.assert_frame_equal(again.scores, demo.scores)
+
+
+def test_data_folder_runs_the_same_pipeline_on_given_files(demo, tmp_path):
+    """--data: the user's own files (here the simulated ones, read from the folder)."""
+    from typer.testing import CliRunner
+
+    from getx.cli import app
+
+    inputs = discover_inputs(demo.out / "sim")
+    assert sorted(inputs.accessibility) == ["ct1", "ct2", "ct3"]
+    assert inputs.peaks.name == "peaks.bed" and inputs.annotation.name == "genes.gtf"
+    out = tmp_path / "real"
+    result = CliRunner().invoke(
+        app,
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--data",
+            str(demo.out / "sim"),
+            "--pretrain-epochs",
+            "1",
+            "--finetune-epochs",
+            "1",
+            "--holdout-cell-type",
+            "ct1",
+            "--no-progress",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert f"report: {(out / 'report.html').resolve()}" in result.output
+    assert not (out / "sim").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["holdout_cell_types"] == ["ct1"] and "files in" in summary["source"]
+
+
+def test_discover_inputs_names_what_is_missing(tmp_path):
+    (tmp_path / "genome.fa").write_text(">chr1\nACGT\n")
+    (tmp_path / "genes.gtf").write_text("")
+    (tmp_path / "peaks.bed").write_text("")
+    (tmp_path / "peaks.b.bed").write_text("")
+    (tmp_path / "rna.t.csv").write_text("")
+    with pytest.raises(InputError, match=r"no cell type has both.*\['b'\].*\['t'\]"):
+        discover_inputs(tmp_path)
+    (tmp_path / "other.fa").write_text(">chr1\nACGT\n")
+    with pytest.raises(InputError, match="exactly one genome.*genome.fa, other.fa"):
+        discover_inputs(tmp_path)
+
+
+def test_holdout_chromosome_takes_about_a_fifth_of_the_genes(demo):
+    from getx.store import open_store
+
+    store = open_store(demo.store)
+    chroms, cells = choose_holdouts(store, DemoOptions())
+    gene_chroms = store.regions["chrom"].to_numpy()[store.genes["region"].to_numpy()]
+    shares = pd.Series(gene_chroms).value_counts(normalize=True)
+    assert abs(shares[chroms[0]] - 0.2) == (shares - 0.2).abs().min()
+    assert cells == [store.cell_types[-1]]
