@@ -18,7 +18,7 @@ TINY = DemoOptions(preset="tiny", pretrain_epochs=1, finetune_epochs=3, regions=
 class _Page(HTMLParser):
     """Collects the tags of a page and checks they nest properly."""
 
-    VOID = {"meta", "br", "img", "hr", "input", "link", "col"}
+    VOID = frozenset({"meta", "br", "img", "hr", "input", "link", "col"})
 
     def __init__(self):
         super().__init__()
@@ -91,7 +91,8 @@ def test_outputs_hold_every_model_and_held_out_group(demo):
     predictions = pd.read_csv(demo.out / "predictions.tsv", sep="\t")
     get_rows = predictions[predictions["model"] == "GET (finetuned)"]
     # one row per gene row and cell type where the TSS region is accessible
-    assert len(get_rows) == len(get_rows.drop_duplicates(["gene_id", "strand", "region", "cell_type"]))
+    key = ["gene_id", "strand", "region", "cell_type"]
+    assert len(get_rows) == len(get_rows.drop_duplicates(key))
     assert set(get_rows["cell_type"]) == {"ct1", "ct2", "ct3"}
     held = get_rows[get_rows["group"] == "held-out chromosome"]
     assert set(held["chrom"]) == set(summary["holdout_chroms"])
@@ -150,7 +151,7 @@ def test_discover_inputs_names_what_is_missing(tmp_path):
     with pytest.raises(InputError, match=r"no cell type has both.*\['b'\].*\['t'\]"):
         discover_inputs(tmp_path)
     (tmp_path / "other.fa").write_text(">chr1\nACGT\n")
-    with pytest.raises(InputError, match="exactly one genome.*genome.fa, other.fa"):
+    with pytest.raises(InputError, match=r"exactly one genome.*genome\.fa, other\.fa"):
         discover_inputs(tmp_path)
 
 

@@ -113,7 +113,8 @@ def prepare(
     motifs: Annotated[
         str,
         typer.Option(
-            help="'jaspar2024', a GET v1 folder (nrmotif_v1.json + .npz) or a motif file."
+            help="'jaspar2024' (JASPAR 2024 CORE vertebrates in similarity clusters, cached), "
+            "'jaspar2024-families', a GET v1 folder (nrmotif_v1.json + .npz) or a motif file."
         ),
     ] = "jaspar2024",
     motif_hits: Annotated[

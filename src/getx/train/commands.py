@@ -107,6 +107,9 @@ def finetune(
         str, typer.Option(help="transformer, or mlp (GET's per-region baseline).")
     ] = "transformer",
     loss: Annotated[str, typer.Option(help="poisson (GET) or mse.")] = "poisson",
+    loss_on: Annotated[
+        str, typer.Option(help="tss: labelled TSS entries; all: every region (GET, 0 off TSS).")
+    ] = "tss",
     regions: Regions = 200,
     step: Step = 100,
     holdout_chrom: Chroms = None,
@@ -139,6 +142,7 @@ def finetune(
         preset=preset,
         arch=arch,
         loss=loss,
+        loss_on=loss_on,
         regions=regions,
         step=step,
         holdout_chroms=list(holdout_chrom or []),

@@ -16,6 +16,7 @@ import torch
 import torchmetrics
 from torch import nn
 
+from getx.errors import InputError
 from getx.model import GETModel, ModelConfig, add_lora
 from getx.train.optim import build_optimizer
 
@@ -72,6 +73,8 @@ class GETLightning(L.LightningModule):
         loss_on: str = "tss",
     ):
         super().__init__()
+        if loss_on not in ("tss", "all"):
+            raise InputError(f"loss_on {loss_on!r}: use tss or all")
         self.save_hyperparameters()
         self.model = GETModel(ModelConfig.from_dict(model))
         if lora_rank:
