@@ -143,16 +143,16 @@ def choose_holdouts(store, options: DemoOptions) -> tuple[list[str], list[str]]:
     return held_chroms, held_cells
 
 
-def _train_once(config, label: str) -> Path:
+def _train_once(config) -> Path:
     """Train unless the run already finished (last.ckpt); resume an interrupted one."""
     from getx.train.run import train
 
     run = Path(config.out)
     if (run / "checkpoints" / "last.ckpt").exists():
-        log.info("%s: reusing %s", label, run)
+        log.info("reusing the finished run %s", run)
         return run
     resume = (run / "config.yaml").exists() and any((run / "checkpoints").glob("*.ckpt"))
-    log.info("%s: training %s", label, run)
+    log.info("training %s", run)
     return train(config, resume=resume)
 
 
@@ -224,48 +224,25 @@ def run_demo(
         "progress": options.progress,
         "warmup_steps": 20,
         "accessibility": options.accessibility,
+        "lr": options.lr,
     }
-    timed("pretrain")
-    pretrain_run = _train_once(
-        TrainConfig(
-            out=str(out / "runs" / "pretrain"),
-            task="pretrain",
-            epochs=options.pretrain_epochs,
-            lr=options.lr,
-            **common,
-        ),
-        "pretrain",
-    )
-    done("pretrain")
-    timed("finetune")
-    finetune_run = _train_once(
-        TrainConfig(
-            out=str(out / "runs" / "finetune"),
-            epochs=options.finetune_epochs,
-            lr=options.lr,
-            init_checkpoint=str(pretrain_run / "checkpoints" / "last.ckpt"),
-            **common,
-        ),
-        "finetune",
-    )
-    done("finetune")
-    timed("mlp baseline")
-    mlp_run = _train_once(
-        TrainConfig(
-            out=str(out / "runs" / "mlp"),
-            arch="mlp",
-            epochs=options.finetune_epochs,
-            lr=options.lr,
-            **common,
-        ),
-        "per-region MLP baseline",
-    )
-    done("mlp baseline")
+    runs: dict[str, Path] = {}
+    for name, settings in {
+        "pretrain": {"task": "pretrain", "epochs": options.pretrain_epochs},
+        "finetune": {
+            "epochs": options.finetune_epochs,
+            "init_checkpoint": str(out / "runs" / "pretrain" / "checkpoints" / "last.ckpt"),
+        },
+        "mlp": {"arch": "mlp", "epochs": options.finetune_epochs},  # the no-context baseline
+    }.items():
+        timed(name)
+        runs[name] = _train_once(TrainConfig(out=str(out / "runs" / name), **common, **settings))
+        done(name)
 
     timed("predict and evaluate")
     predictions = evaluate_runs(
         store,
-        {"GET (finetuned)": finetune_run, "per-region MLP": mlp_run},
+        {"GET (finetuned)": runs["finetune"], "per-region MLP": runs["mlp"]},
         held_chroms,
         held_cells,
     )
@@ -294,9 +271,9 @@ def run_demo(
         "per_cell_type": per_cell_type.to_dict(orient="records"),
     }
     logs = {
-        "pretrain (masked regions)": _read_log(pretrain_run),
-        "finetune (expression)": _read_log(finetune_run),
-        "per-region MLP": _read_log(mlp_run),
+        "pretrain (masked regions)": _read_log(runs["pretrain"]),
+        "finetune (expression)": _read_log(runs["finetune"]),
+        "per-region MLP": _read_log(runs["mlp"]),
     }
     report = out / "report.html"
     write_demo_report(
