@@ -12,7 +12,8 @@ first block is the K-mer right after (or before) the anchor, stored beside each 
 position, so the lookup that rejects most candidates reads memory in order. Windows whose
 integer score comes within the rounding bound of the threshold are re-scored as a plain
 left-to-right float64 sum, which alone decides the hit (and rejects windows over non-ACGT
-bases). Entries narrower than ``LA`` are scored as plain sums at every valid window.
+bases). Entries narrower than ``LA`` read their score at every valid window from a table over
+all their k-mers, each entry the plain float sum in column order (so scores are identical).
 
 Where the time goes (chr2 piece, 2,174 v1 motifs, one core): ~4.8e8 (entry, position)
 candidates pass the anchor lists; walking them costs about a third, the first block check
@@ -118,6 +119,66 @@ def _plain_score(codes, s, flat, o0, W):
 
 
 @njit(cache=True)
+def narrow_tables(flat, offsets, widths, narrow, L):
+    """tab[j, code] = plain score of entry narrow[j] on the W-mer ``code`` (first base most
+    significant; W = its width < L + 1), summed in column order as ``_plain_score`` does."""
+    tab = np.full((narrow.shape[0], 4**L), -np.inf)
+    for j in range(narrow.shape[0]):
+        e = narrow[j]
+        W = widths[e]
+        for code in range(4**W):
+            score = 0.0
+            for k in range(W):
+                score += flat[offsets[e] + k, (code >> (2 * (W - 1 - k))) & 3]
+            tab[j, code] = score
+    return tab
+
+
+@njit(cache=True)
+def _narrow_pass(codes, run, a, b, L, flat, offsets, widths, thr, narrow, narrow_tab,
+                 out_e, out_s, out_v):  # fmt: skip
+    """Hits of the narrow entries in windows starting in [a, b), written to out_* when they
+    have room (pass empty arrays to count). The score of an entry of width W at s is the table
+    value of the first W bases of the L-mer at s (a plain sum where fewer than L valid bases
+    follow). Positions go in blocks and entries one at a time over a block, so each entry's
+    table stays in cache."""
+    cnt = 0
+    write = out_e.shape[0] > 0
+    block = 4096
+    code = np.empty(block, dtype=np.int64)
+    for s0 in range(a, b, block):
+        s1 = min(b, s0 + block)
+        for s in range(s0, s1):
+            c = -1
+            if run[s] >= L:
+                c = 0
+                for k in range(L):
+                    c = (c << 2) | codes[s + k]
+            code[s - s0] = c
+        for j in range(narrow.shape[0]):
+            e = narrow[j]
+            W = widths[e]
+            t = thr[e]
+            shift = 2 * (L - W)
+            row = narrow_tab[j]
+            for s in range(s0, s1):
+                c = code[s - s0]
+                if c >= 0:
+                    v = row[c >> shift]
+                elif run[s] >= W:
+                    v = _plain_score(codes, s, flat, offsets[e], W)
+                else:
+                    continue
+                if v >= t:
+                    if write:
+                        out_e[cnt] = e
+                        out_s[cnt] = s
+                        out_v[cnt] = v
+                    cnt += 1
+    return cnt
+
+
+@njit(cache=True)
 def _valid_score(codes, s, flat, o0, W):
     """Plain score, or -inf when the window holds a non-ACGT base."""
     score = 0.0
@@ -149,7 +210,7 @@ def _push(he, hs, hv, cnt, e, s, v):
 @njit(cache=True)
 def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wide, wpos,
                  need, a_ptr, a_code, a_val, blk_ptr, blk_col, blk_tab, blk_lim, adj_left,
-                 narrow, cap0):  # fmt: skip
+                 narrow, narrow_tab, cap0):  # fmt: skip
     """Hits (entry, start, score, count) of the windows starting in [a, b).
 
     kca / kcb: anchor (LA-mer) and block (K-mer) codes of ``codes``, 4**k where invalid.
@@ -162,17 +223,18 @@ def scan_segment(codes, kca, kcb, run, a, b, LA, flat, offsets, widths, thr, wid
     b = min(b, n)
     if b <= a:
         return he, hs, hv, cnt
-    # Narrow entries: every window, plain float sum.
-    for j in range(narrow.shape[0]):
-        e = narrow[j]
-        W = widths[e]
-        o0 = offsets[e]
-        t = thr[e]
-        for s in range(a, min(b, n - W + 1)):
-            if run[s] >= W:
-                v = _plain_score(codes, s, flat, o0, W)
-                if v >= t:
-                    he, hs, hv, cnt = _push(he, hs, hv, cnt, e, s, v)
+    # Narrow entries first: counted, then written into arrays of that size (reassigning the hit
+    # arrays inside the scan loop would cost reference counting on every window).
+    if narrow.shape[0] > 0:
+        none_i = np.empty(0, dtype=np.int32)
+        m = _narrow_pass(codes, run, a, b, LA - 1, flat, offsets, widths, thr, narrow,
+                         narrow_tab, none_i, np.empty(0, np.int64), np.empty(0))  # fmt: skip
+        if m > he.shape[0]:
+            he = np.empty(2 * m, dtype=np.int32)
+            hs = np.empty(2 * m, dtype=np.int64)
+            hv = np.empty(2 * m, dtype=np.float64)
+        cnt = _narrow_pass(codes, run, a, b, LA - 1, flat, offsets, widths, thr, narrow,
+                           narrow_tab, he, hs, hv)  # fmt: skip
     if wide.shape[0] == 0:
         return _sort_hits(he, hs, hv, cnt, a, b - a)
     # Bucket the anchor positions that can serve a window start in [a, b).
@@ -288,7 +350,7 @@ def _sort_hits(he, hs, hv, cnt, a, span):
 @njit(cache=True, parallel=True)
 def scan_chunks(codes, kca, kcb, run, own, own_end, LA, flat, offsets, widths, thr, wide,
                 wpos, need, a_ptr, a_code, a_val, blk_ptr, blk_col, blk_tab, blk_lim, adj_left,
-                narrow, out_e, out_s, out_v, counts):  # fmt: skip
+                narrow, narrow_tab, out_e, out_s, out_v, counts):  # fmt: skip
     """Hits of windows starting in [own[c], own_end[c]) per chunk c, in parallel over chunks.
 
     Hits beyond the output capacity are counted but not stored, so the caller can rescan.
@@ -298,7 +360,7 @@ def scan_chunks(codes, kca, kcb, run, own, own_end, LA, flat, offsets, widths, t
         he, hs, hv, cnt = scan_segment(codes, kca, kcb, run, own[c], own_end[c], LA, flat,
                                        offsets, widths, thr, wide, wpos, need, a_ptr, a_code,
                                        a_val, blk_ptr, blk_col, blk_tab, blk_lim, adj_left,
-                                       narrow, 4096)  # fmt: skip
+                                       narrow, narrow_tab, 4096)  # fmt: skip
         m = min(cnt, cap)
         out_e[c, :m] = he[:m]
         out_s[c, :m] = hs[:m]

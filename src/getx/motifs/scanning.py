@@ -112,14 +112,15 @@ class _Packed:
     blk_tab: np.ndarray
     blk_lim: np.ndarray
     adj_left: np.ndarray  # ... whether their first block is the K-mer before the anchor
-    narrow: np.ndarray  # entries narrower than LA, scored as plain sums
+    narrow: np.ndarray  # entries narrower than LA ...
+    narrow_tab: np.ndarray  # ... and their scores per k-mer (``_kernels.narrow_tables``)
     max_w: int
 
     def args(self) -> tuple:
         return (
             self.LA, self.flat, self.offsets, self.widths, self.thr, self.wide, self.wpos,
             self.need, self.a_ptr, self.a_code, self.a_val, self.blk_ptr, self.blk_col,
-            self.blk_tab, self.blk_lim, self.adj_left, self.narrow,
+            self.blk_tab, self.blk_lim, self.adj_left, self.narrow, self.narrow_tab,
         )  # fmt: skip
 
 
@@ -214,9 +215,11 @@ def _build_pack(motifs: MotifSet, thr_flat: np.ndarray) -> _Packed:
     blk_lim = need[blk_entry] - (cum[blk_ptr[1:]][blk_entry] - cum[1:])
     best_rest = cum[blk_ptr[1:]] - cum[blk_ptr[:-1]]
     a_ptr, a_code, a_val = k.build_anchors(flat, offsets, wide, wpos, LA, scale, need - best_rest)
+    narrow = np.flatnonzero(widths < LA)
     return _Packed(LA, flat, offsets, widths, thr_flat, wide, wpos, need, a_ptr, a_code, a_val,
                    blk_ptr, np.array(blk_col, dtype=np.int64), blk_tab, blk_lim, adj_left,
-                   np.flatnonzero(widths < LA), int(widths.max()))  # fmt: skip
+                   narrow, k.narrow_tables(flat, offsets, widths, narrow, LA - 1),
+                   int(widths.max()))  # fmt: skip
 
 
 def _kernels():
