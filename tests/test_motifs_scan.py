@@ -92,15 +92,19 @@ def _key(df: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["start", "motif", "strand"]).reset_index(drop=True)
 
 
+def assert_equals_reference(seq: str, motifs, min_hits: int) -> None:
+    thr = strand_thresholds(motifs, 1e-4)
+    ours = _key(scan_hits(seq, motifs))
+    ref = _key(reference_hits(seq, motifs, thr))
+    assert len(ref) > min_hits
+    pd.testing.assert_frame_equal(ours, ref, check_exact=True)
+
+
 @pytest.mark.parametrize("which", ["chr2", "chr22"])
 def test_scanner_equals_reference(which, chr2, chr22, subset):
     # chr2: across the end of the 10 kb N block; chr22: a slice of the kipoiseq window.
     seq = chr2[9_000:60_000] if which == "chr2" else chr22[100_000:160_000]
-    thr = strand_thresholds(subset, 1e-4)
-    ours = _key(scan_hits(seq, subset))
-    ref = _key(reference_hits(seq, subset, thr))
-    assert len(ref) > 500
-    pd.testing.assert_frame_equal(ours, ref, check_exact=True)
+    assert_equals_reference(seq, subset, 500)
 
 
 def test_scattered_n_and_sequence_ends(chr22, subset):
@@ -110,12 +114,7 @@ def test_scattered_n_and_sequence_ends(chr22, subset):
     seq = np.array(list(chr22[200_000:230_000]))
     seq[rng.choice(len(seq), 600, replace=False)] = "N"
     seq[rng.choice(len(seq), 100, replace=False)] = "r"  # IUPAC, lower case
-    seq = "".join(seq)
-    thr = strand_thresholds(subset, 1e-4)
-    ours = _key(scan_hits(seq, subset))
-    ref = _key(reference_hits(seq, subset, thr))
-    assert len(ref) > 300
-    pd.testing.assert_frame_equal(ours, ref, check_exact=True)
+    assert_equals_reference("".join(seq), subset, 300)
 
 
 def test_chunks_do_not_change_hits(chr22, subset):
@@ -383,9 +382,4 @@ def test_motifs_narrower_than_the_anchor_equal_reference(chr22):
     rng = np.random.default_rng(5)
     seq = np.array(list(chr22[50_000:80_000]))
     seq[rng.choice(len(seq), 900, replace=False)] = "N"  # short runs: the plain-sum fallback
-    seq = "".join(seq)
-    thr = strand_thresholds(motifs, 1e-4)
-    ours = _key(scan_hits(seq, motifs))
-    ref = _key(reference_hits(seq, motifs, thr))
-    assert len(ref) > 200
-    pd.testing.assert_frame_equal(ours, ref, check_exact=True)
+    assert_equals_reference("".join(seq), motifs, 200)
