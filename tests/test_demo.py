@@ -132,8 +132,7 @@ def test_data_folder_runs_the_same_pipeline_on_given_files(demo, tmp_path):
             "1",
             "--holdout-cell-type",
             "ct1",
-            "--no-progress",
-        ],
+        ],  # progress bars on: the scan bar and Lightning's draw into the captured output
     )
     assert result.exit_code == 0, result.output
     assert f"report: {(out / 'report.html').resolve()}" in result.output

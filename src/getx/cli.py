@@ -71,6 +71,7 @@ def demo(
 ) -> None:
     """Simulate -> prepare -> pretrain -> finetune -> evaluate held-out -> report.html (offline)."""
     from rich.console import Console
+    from rich.progress import Progress
 
     from getx.demo import DemoOptions, run_demo
 
@@ -84,7 +85,25 @@ def demo(
         holdout_cell_type=holdout_cell_type,
         progress=progress,
     )
-    result = run_demo(out, data=data, options=options, stage=lambda name: console.rule(name))
+    scan: dict = {}
+
+    def scan_progress(done: int, total: int) -> None:
+        # A bar for the motif scan only: Lightning draws its own bars during training.
+        if "bar" not in scan:
+            scan["bar"] = Progress(console=console, transient=True)
+            scan["task"] = scan["bar"].add_task("scanning motifs", total=total)
+            scan["bar"].start()
+        scan["bar"].update(scan["task"], completed=done, total=total)
+        if done >= total:
+            scan["bar"].stop()
+
+    result = run_demo(
+        out,
+        data=data,
+        options=options,
+        stage=lambda name: console.rule(name),
+        scan_progress=scan_progress if progress else None,
+    )
     held = result.scores[result.scores["model"] == "GET (finetuned)"]
     for row in held.itertuples():
         log.info(

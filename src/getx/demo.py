@@ -166,10 +166,12 @@ def run_demo(
     data: str | Path | None = None,
     options: DemoOptions | None = None,
     stage: Callable[[str], None] | None = None,
+    scan_progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
     """Run the pipeline into ``out`` (see the module docstring); ``data``: a folder of real files
     laid out as :func:`discover_inputs` reads, instead of simulating. ``stage`` is told each
-    stage's name as it starts (for progress display)."""
+    stage's name as it starts and ``scan_progress`` (done, total) regions as the motif scan goes
+    (for progress display)."""
     from getx.prepare import prepare
     from getx.store import open_store
     from getx.train.run import TrainConfig
@@ -206,7 +208,7 @@ def run_demo(
 
     timed("prepare")
     if not store_path.exists():
-        prepare(inputs, store_path)
+        prepare(inputs, store_path, progress=scan_progress)
     done("prepare")
     store = open_store(store_path)
     held_chroms, held_cells = choose_holdouts(store, options)
