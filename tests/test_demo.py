@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html.parser import HTMLParser
 
 import numpy as np
@@ -68,6 +69,10 @@ def test_report_is_a_self_contained_page_with_plots(demo):
     text = demo.report.read_text()
     for heading in ("Held-out accuracy", "Per cell type", "Training", "Run time"):
         assert heading in text
+    # the run-time table holds durations of finished stages (not clock readings)
+    run_time = text[text.index("Run time") :]
+    seconds = [float(v) for v in re.findall(r"<td>([0-9.]+)</td>", run_time)]
+    assert seconds and all(0 <= v < 600 for v in seconds)
 
 
 def test_outputs_hold_every_model_and_held_out_group(demo):

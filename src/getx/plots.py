@@ -1,7 +1,7 @@
 """Figures a person looks at after training: observed vs predicted, and training curves.
 
-Each function returns a matplotlib ``Figure`` (drawn with the non-interactive Agg backend), for a
-notebook or for :mod:`getx.report`, which embeds them in a self-contained HTML page.
+Each function returns a matplotlib ``Figure`` (made without pyplot, so nothing global changes),
+for a notebook or for :mod:`getx.report`, which embeds them in a self-contained HTML page.
 """
 
 from __future__ import annotations
@@ -13,13 +13,11 @@ import pandas as pd
 
 
 def _figure(width: float, height: float, ncols: int = 1):
-    import matplotlib
+    # A bare Figure: no pyplot state and no backend switch in the caller's session.
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, ncols, figsize=(width, height), squeeze=False)
-    return fig, axes[0]
+    fig = Figure(figsize=(width, height))
+    return fig, fig.subplots(1, ncols, squeeze=False)[0]
 
 
 def observed_vs_predicted(panels: list[tuple[str, pd.DataFrame]], size: float = 3.4) -> Any:

@@ -47,12 +47,9 @@ class Section:
 
 
 def figure_svg(fig: Any) -> str:
-    """A matplotlib figure as an inline ``<svg>`` element (the figure is closed)."""
-    import matplotlib.pyplot as plt
-
+    """A matplotlib figure as an inline ``<svg>`` element."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 

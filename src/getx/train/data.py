@@ -235,9 +235,8 @@ class PreparedData:
     def training_label_mean(self) -> float:
         """Mean expression label over the TSS entries of the training windows (0 if none)."""
         total, count = 0.0, 0
-        for window in np.flatnonzero(self.plan.train):
-            rows = self.plan.positions[window]
-            cell = self.cells[self.plan.cell_type[window]]
+        for c, cell in enumerate(self.cells):
+            rows = self.plan.positions[self.plan.train & (self.plan.cell_type == c)].ravel()
             rows = rows[rows >= 0]
             tss = cell.tss[rows]
             total += float(cell.labels[rows][tss].sum())

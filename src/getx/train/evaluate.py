@@ -105,19 +105,16 @@ def mean_of_training_cell_types(
     return out[table.columns]
 
 
-def _weighted_sums(starts: np.ndarray, values: np.ndarray, centres: np.ndarray, scale: float):
-    """For each centre, sum of ``values`` at ``starts`` weighted by exp(-|distance| / scale)."""
-    # Two exponential filters (left and right) over sorted positions: O(n) per chromosome.
-    n = len(starts)
-    left = np.zeros(n)
-    right = np.zeros(n)
-    for i in range(n):
-        decay = np.exp(-(starts[i] - starts[i - 1]) / scale) if i else 0.0
-        left[i] = values[i] + (left[i - 1] * decay if i else 0.0)
-    for i in range(n - 1, -1, -1):
-        decay = np.exp(-(starts[i + 1] - starts[i]) / scale) if i < n - 1 else 0.0
-        right[i] = values[i] + (right[i + 1] * decay if i < n - 1 else 0.0)
-    return (left + right - values)[centres]
+def _weighted_sums(positions: np.ndarray, values: np.ndarray, scale: float) -> np.ndarray:
+    """At each (sorted) position, the sum of the non-negative ``values`` weighted by
+    exp(-|distance| / scale): left and right cumulative sums taken in log space, where
+    exp(position / scale) cannot overflow."""
+    z = positions / scale
+    with np.errstate(divide="ignore"):
+        log_values = np.log(values)
+    left = np.exp(np.logaddexp.accumulate(log_values + z) - z)
+    right = np.exp(np.logaddexp.accumulate((log_values - z)[::-1])[::-1] + z)
+    return left + right - values
 
 
 def distance_weighted_accessibility(
@@ -135,30 +132,26 @@ def distance_weighted_accessibility(
     chroms = regions["chrom"].to_numpy().astype(str)
     mids = ((regions["start"].to_numpy() + regions["end"].to_numpy()) // 2).astype(np.float64)
     cell_types = list(pd.unique(table["cell_type"]))
-    access = {
-        ct: np.asarray(store.cell_type(ct).accessibility, dtype=np.float64) for ct in cell_types
-    }
+    access = np.stack(
+        [
+            np.nan_to_num(np.asarray(store.cell_type(ct).accessibility, np.float64))
+            for ct in cell_types
+        ]
+    )
     region_of = table["region"].to_numpy()
-    cell_of = table["cell_type"].to_numpy()
+    cell_of = pd.Categorical(table["cell_type"], categories=cell_types).codes
     observed = table["observed"].to_numpy(dtype=float)
     fit_rows = training & np.isfinite(observed)
-
-    def design(scale: float) -> np.ndarray:
-        neighbours = np.zeros(len(table))
-        for ct in cell_types:
-            for chrom in np.unique(chroms):
-                rows = np.flatnonzero(chroms == chrom)
-                here = np.flatnonzero((cell_of == ct) & (chroms[region_of] == chrom))
-                if len(here) == 0:
-                    continue
-                local = np.searchsorted(rows, region_of[here])
-                neighbours[here] = _weighted_sums(mids[rows], access[ct][rows], local, scale)
-        promoter = np.array([access[ct][r] for ct, r in zip(cell_of, region_of, strict=True)])
-        return np.column_stack([np.ones(len(table)), promoter, neighbours - promoter])
+    promoter = access[cell_of, region_of]
+    chrom_rows = [np.flatnonzero(chroms == c) for c in pd.unique(chroms)]
 
     best = None
     for scale in scales:
-        x = design(scale)
+        around = np.zeros_like(access)  # per cell type and region
+        for rows in chrom_rows:
+            for c in range(len(cell_types)):
+                around[c, rows] = _weighted_sums(mids[rows], access[c, rows], scale)
+        x = np.column_stack([np.ones(len(table)), promoter, around[cell_of, region_of] - promoter])
         coef, *_ = np.linalg.lstsq(x[fit_rows], observed[fit_rows], rcond=None)
         error = np.mean((x[fit_rows] @ coef - observed[fit_rows]) ** 2)
         if best is None or error < best[0]:
