@@ -26,6 +26,8 @@ from getx.motifs import load_motifs, region_features
 from getx.motifs.pvalues import strand_thresholds
 from motif_scan import DATA, ROOT, StringGenome, read_fasta_gz, timed
 
+ROUNDS = 5
+
 
 def moods_peer(motifs, sequences: list[str], p_value: float) -> float | None:
     """CPU seconds for MOODS to scan the same sequences with the same thresholds, or None."""
@@ -61,32 +63,39 @@ def main() -> None:
     layouts = {"B-cell widths": real, "500 bp": np.full(len(real), 500)}
     sets = {"GET v1 (2,174 motifs)": str(DATA / "motifs"), "JASPAR 2024 clustered": "jaspar2024"}
     numba.set_num_threads(1)
-    rows = []
+    configs = []
     for set_name, spec in sets.items():
         motifs = load_motifs(spec)
         for layout, widths in layouts.items():
             regions = pd.DataFrame({"chrom": "chr2", "start": starts, "end": starts + widths})
             region_features(genome, regions.iloc[:20], motifs, 1e-4)  # thresholds, tables, JIT
-            _, wall, cpu = timed(lambda r=regions, m=motifs: region_features(genome, r, m, 1e-4), 2)
-            sequences = [
-                genome.fetch("chr2", int(s), int(e))
-                for s, e in zip(regions.start, regions.end, strict=True)
-            ]
-            peer = moods_peer(motifs, sequences, 1e-4)
-            rows.append(
-                {
-                    "motifs": set_name,
-                    "n_motifs": len(motifs.names),
-                    "peaks": layout,
-                    "mean_width_bp": float(widths.mean()),
-                    "getx_cpu_s_per_1000": cpu / len(regions) * 1000,
-                    "getx_wall_s_per_1000": wall / len(regions) * 1000,
-                    "moods_scan_cpu_s_per_1000": None
-                    if peer is None
-                    else peer / len(regions) * 1000,
-                }
-            )
-            print(rows[-1], flush=True)
+            configs.append((set_name, motifs, layout, widths, regions, [np.inf, np.inf]))
+    # Rounds over all configurations, fastest per configuration: on a shared machine the
+    # bursts of a co-tenant then hit every configuration alike.
+    for _ in range(ROUNDS):
+        for _set, motifs, _layout, _widths, regions, best in configs:
+            _, wall, cpu = timed(lambda r=regions, m=motifs: region_features(genome, r, m, 1e-4))
+            if cpu < best[1]:
+                best[:] = [wall, cpu]
+    rows = []
+    for set_name, motifs, layout, widths, regions, (wall, cpu) in configs:
+        sequences = [
+            genome.fetch("chr2", int(s), int(e))
+            for s, e in zip(regions.start, regions.end, strict=True)
+        ]
+        peer = moods_peer(motifs, sequences, 1e-4)
+        rows.append(
+            {
+                "motifs": set_name,
+                "n_motifs": len(motifs.names),
+                "peaks": layout,
+                "mean_width_bp": float(widths.mean()),
+                "getx_cpu_s_per_1000": cpu / len(regions) * 1000,
+                "getx_wall_s_per_1000": wall / len(regions) * 1000,
+                "moods_scan_cpu_s_per_1000": None if peer is None else peer / len(regions) * 1000,
+            }
+        )
+        print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     record = {
         "bench": "region_features",
@@ -94,6 +103,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
         "load_average": os.getloadavg(),
         "threads": 1,
+        "rounds": ROUNDS,
         "p_value": 1e-4,
         "rows": rows,
     }
@@ -104,7 +114,8 @@ def main() -> None:
         "",
         f"{record['date']}, {record['machine']}, load average {record['load_average'][0]:.1f}; "
         "1,000 peaks at random places in hg38 chr2:1-2,333,275, p < 1e-4, 1 numba thread, fastest "
-        "of 2 runs. MOODS (peer) only scans the same sequences (no flanks, no aggregation).",
+        f"of {ROUNDS} rounds over all rows (interleaved, so a co-tenant's bursts hit every row "
+        "alike). MOODS (peer) only scans the same sequences (no flanks, no aggregation).",
         "",
         "| motifs | peaks | mean bp | getx CPU-s / 1,000 | getx wall-s / 1,000 "
         "| MOODS scan CPU-s / 1,000 |",

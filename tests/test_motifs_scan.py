@@ -180,6 +180,51 @@ def test_region_features_equal_reference(chr22, subset):
     np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-4)
 
 
+def _feature_counts(caplog) -> tuple[int, int]:
+    """(extended pairs, refetched regions) from region_features' debug line."""
+    import re
+
+    msg = [r.getMessage() for r in caplog.records if "merged hits extended" in r.getMessage()]
+    ext, refetch = re.search(
+        r"(\d+) \(region, cluster\).* (\d+) regions refetched", msg[-1]
+    ).groups()
+    return int(ext), int(refetch)
+
+
+@pytest.mark.parametrize("scan_flank, context", [(1, 1), (1, 2)])
+def test_region_features_edge_extension_and_refetch(chr22, subset, monkeypatch, caplog,
+                                                    scan_flank, context):  # fmt: skip
+    """Narrow scanned flanks and contexts send many (region, cluster) pairs through the edge
+    extension and many regions through refetching; the features stay bit-identical to the
+    default settings, and equal to merging a whole-sequence scan. A 700-bp AP-1 site repeat
+    makes merged hits run hundreds of bp past the regions that end inside it."""
+    from getx.motifs import scanning
+
+    seq = list(chr22[:120_000])
+    seq[60_000:60_700] = list(("TGACTCAT" * 100)[:700])
+    seq = "".join(seq)
+    genome = DictGenome({"chr22": seq})
+    regions = _random_regions(150, len(seq), 4)
+    regions.loc[:3, ["start", "end"]] = [[59_800, 60_100], [60_350, 60_400], [60_600, 61_000],
+                                        [0, 30]]  # fmt: skip
+    default = region_features(genome, regions, subset)
+    monkeypatch.setattr(scanning, "_SCAN_FLANK", scan_flank)
+    monkeypatch.setattr(scanning, "_CONTEXT", context)
+    with caplog.at_level(logging.DEBUG, logger="getx.motifs.scanning"):
+        narrow = region_features(genome, regions, subset, batch_size=64)
+    ext, refetch = _feature_counts(caplog)
+    assert ext > 50 and refetch >= 3
+    np.testing.assert_array_equal(narrow, default)
+    hits = scan_hits(seq, subset)
+    ap1 = hits[hits["cluster"] == "AP1/1"]
+    in_repeat = ap1[(ap1["start"] >= 60_000) & (ap1["end"] <= 60_700)]
+    gaps = in_repeat["start"].to_numpy()[1:] - in_repeat["end"].cummax().to_numpy()[:-1]
+    assert in_repeat["start"].min() < 60_050 and in_repeat["end"].max() > 60_650
+    assert (gaps < 0).all()  # one merged AP-1 hit over the whole repeat
+    ref = reference_features(hits, regions, subset.clusters)
+    np.testing.assert_allclose(narrow, ref, rtol=1e-5, atol=1e-4)
+
+
 def test_hit_bed_aggregation_equals_region_features(chr22, subset, tmp_path):
     offset = 32_000_000
     seq = chr22[:120_000]

@@ -31,11 +31,16 @@ motif, any strand) are one archetype hit, scored by its best motif score. We bui
 on the fly: all hits of one cluster whose intervals overlap by >= 1 bp are merged transitively
 (book-ended hits are not merged) into one interval (their union) scored by the maximum; a merged
 hit counts for a region when its interval overlaps the region by >= 1 bp. Each region is
-scanned with a flank of 4 x (max width - 1) bp; when a merged hit that counts comes within one
-motif width of the scanned edge (so an unseen hit could extend it) the region is rescanned with
-a doubled flank, so the result equals merging a genome-wide scan. A batch of regions is scanned
-as one sequence (regions joined by an N, which no window may span), so many short regions cost
-the same as one long sequence.
+scanned with every motif over a flank of 1.5 x (max width - 1) bp on each side (at least
+max width - 1, so every window that overlaps the region is seen). When a merged hit of cluster c
+that counts comes within (c's max width - 1) bp of the scanned edge, an unseen hit of c could
+extend it: only c's motifs are then scored on the unseen windows that overlap it, round by round
+as it grows (about one (region, cluster) pair in 250 for v1 motifs and 500-bp peaks); a region
+whose merged hits run past the fetched context (16 x (max width - 1)) is fetched again with twice
+the context. So the result equals merging a genome-wide scan, hit for hit and in the same
+summation order. A batch of regions is scanned as one sequence
+(regions joined by an N, which no window may span), so many short regions cost the same as one
+long sequence.
 
 ``background="gc"``: the matrices are re-expressed against a strand-symmetric background with
 the regions' own pooled GC content (A = T = (1 - gc) / 2, C = G = gc / 2) and the thresholds
@@ -70,8 +75,12 @@ K = 5
 # Integer scores are round(SCALE * float score) per table entry.
 SCALE = float(1 << 16)
 _SENTINEL = -(1 << 30)
-# Initial region flank in (max width - 1) units: wider costs bp, narrower costs rescans.
-_FLANK = 4
+# Region flank scanned with every motif, and context fetched for the merged hits that reach
+# past it, in units of (max width - 1): a flank of 1 is the least that sees every window over a
+# core, a wider one costs scanned bp but fewer per-cluster extensions (v1 500-bp peaks: 1 -> 4.2
+# extensions per peak, 1.5 -> 1.2); a short context costs refetches, a long one fetch time only.
+_SCAN_FLANK = 1.5
+_CONTEXT = 16
 
 _ENCODE = np.full(256, 4, dtype=np.uint8)
 for _i, _b in enumerate("ACGT"):
@@ -115,6 +124,8 @@ class _Packed:
     narrow: np.ndarray  # entries narrower than LA ...
     narrow_tab: np.ndarray  # ... and their scores per k-mer (``_kernels.narrow_tables``)
     max_w: int
+    col_order: np.ndarray  # per entry, columns by decreasing spread, and the best score of
+    rest: np.ndarray  # the columns after each in that order (``_kernels.best_rest``)
 
     def args(self) -> tuple:
         return (
@@ -219,7 +230,7 @@ def _build_pack(motifs: MotifSet, thr_flat: np.ndarray) -> _Packed:
     return _Packed(LA, flat, offsets, widths, thr_flat, wide, wpos, need, a_ptr, a_code, a_val,
                    blk_ptr, np.array(blk_col, dtype=np.int64), blk_tab, blk_lim, adj_left,
                    narrow, k.narrow_tables(flat, offsets, widths, narrow, LA - 1),
-                   int(widths.max()))  # fmt: skip
+                   int(widths.max()), *k.best_rest(flat, offsets, widths))  # fmt: skip
 
 
 def _kernels():
@@ -410,50 +421,77 @@ def region_features(
     k = _kernels()
     pk = _pack(motifs, thr)
     entry_cluster = np.repeat(motifs.motif_cluster, 2).astype(np.int64)
-    max_w = pk.max_w
     n_clusters = len(motifs.clusters)
+    # Per cluster: its entries (both strands of its motifs) and its widest motif.
+    cl_ent = np.argsort(entry_cluster, kind="stable")
+    cl_ptr = np.zeros(n_clusters + 1, dtype=np.int64)
+    cl_ptr[1:] = np.cumsum(np.bincount(entry_cluster, minlength=n_clusters))
+    cl_w = np.ones(n_clusters, dtype=np.int64)
+    np.maximum.at(cl_w, entry_cluster, pk.widths)
+    flank = int(np.ceil(_SCAN_FLANK * (pk.max_w - 1)))  # at least max width - 1
     out = np.zeros((n, n_clusters), dtype=np.float32)
+    n_ext = n_refetch = 0
     for b0 in range(0, n, batch_size):
         idx = np.arange(b0, min(n, b0 + batch_size))
-        flank = np.full(len(idx), _FLANK * (max_w - 1), dtype=np.int64)
+        ctx = np.full(len(idx), max(flank, _CONTEXT * (pk.max_w - 1)), dtype=np.int64)
         todo = np.arange(len(idx))
         for _attempt in range(40):
+            ii = idx[todo]
             seqs = [
                 encode(genome.fetch(chroms[i], int(starts[i] - f), int(ends[i] + f)))
-                for i, f in zip(idx[todo], flank[todo], strict=True)
+                for i, f in zip(ii, ctx[todo], strict=True)
             ]
-            lengths = np.array([len(s) for s in seqs], dtype=np.int64)
-            expect = ends[idx[todo]] - starts[idx[todo]] + 2 * flank[todo]
+            lengths = np.array([len(q) for q in seqs], dtype=np.int64)
+            core_len = ends[ii] - starts[ii]
+            expect = core_len + 2 * ctx[todo]
             if np.any(lengths != expect):
                 j = int(np.flatnonzero(lengths != expect)[0])
                 raise InputError(
                     f"genome.fetch returned {lengths[j]} bp for a {expect[j]} bp request "
-                    f"({chroms[idx[todo][j]]}:{starts[idx[todo][j]]}-{ends[idx[todo][j]]})"
+                    f"({chroms[ii[j]]}:{starts[ii[j]]}-{ends[ii[j]]})"
                 )
-            # One sequence, regions separated by an N (no window spans two regions): the
-            # scan runs in parallel chunks with no per-region or per-motif Python loop.
+            # Scanned: core +- flank of each region, joined into one sequence with an N between
+            # regions (no window spans two), so the scan runs in parallel chunks with no
+            # per-region or per-motif Python loop. The wider context serves the rare merged
+            # hits that reach the scanned edge (``_kernels.merge_region_hits``).
+            ctx_off = np.zeros(len(seqs) + 1, dtype=np.int64)
+            ctx_off[1:] = np.cumsum(lengths + 1)
+            ctx_codes = np.full(int(ctx_off[-1]), 4, dtype=np.uint8)
             seq_off = np.zeros(len(seqs) + 1, dtype=np.int64)
-            seq_off[1:] = np.cumsum(lengths + 1)
+            seq_off[1:] = np.cumsum(core_len + 2 * flank + 1)
             codes = np.full(int(seq_off[-1]), 4, dtype=np.uint8)
-            for s0, sq in zip(seq_off[:-1], seqs, strict=True):
-                codes[s0 : s0 + len(sq)] = sq
+            for q, c0, s0, f, cl in zip(
+                seqs, ctx_off[:-1], seq_off[:-1], ctx[todo], core_len, strict=True
+            ):
+                ctx_codes[c0 : c0 + len(q)] = q
+                codes[s0 : s0 + cl + 2 * flank] = q[f - flank : f + cl + flank]
             he, hs, hv = _scan_codes(codes, pk)
             region = np.searchsorted(seq_off, hs, side="right") - 1
             cluster = entry_cluster[he]
-            rel = hs - seq_off[region]
-            key = (region * n_clusters + cluster) * (int(lengths.max()) + 1) + rel
+            pos = hs - seq_off[region] - flank  # region coordinates: 0 = core start
+            span = int(core_len.max()) + 2 * flank + 1
+            key = (region * n_clusters + cluster) * span + pos + flank
             feats = np.zeros((len(todo), n_clusters), dtype=np.float64)
             flags = np.zeros(len(todo), dtype=np.uint8)
-            k.merge_region_hits(np.argsort(key), region, cluster, hs, hs + pk.widths[he], hv,
-                                seq_off, lengths, flank[todo], max_w, feats, flags)  # fmt: skip
+            n_ext += k.merge_region_hits(np.argsort(key), region, cluster, pos, pos + pk.widths[he],
+                                         hv, core_len, flank, ctx[todo], ctx_codes,
+                                         ctx_off[:-1] + ctx[todo], cl_ptr, cl_ent, cl_w,
+                                         pk.flat, pk.col_order, pk.rest, pk.offsets, pk.widths,
+                                         pk.thr, feats, flags)  # fmt: skip
             done = flags == 0
             out[idx[todo[done]]] = feats[done]
             todo = todo[~done]
             if len(todo) == 0:
                 break
-            flank[todo] *= 2
+            n_refetch += len(todo)
+            ctx[todo] *= 2
         else:
             raise RuntimeError("archetype merge did not converge (pathological repeat?)")
         if progress is not None:
             progress(int(idx[-1]) + 1, n)
+    log.debug(
+        "region features: %d regions, %d (region, cluster) merged hits extended beyond the "
+        "scanned flank, %d regions refetched with a wider context",
+        n, n_ext, n_refetch,
+    )  # fmt: skip
     return out
