@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import math
+import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -289,6 +292,104 @@ def test_default_set_is_jaspar_in_similarity_clusters_cached_on_disk(jaspar_cold
     # The cache entry is itself a motif set getx reads.
     again = load_motifs(cache / "motif_clusters" / files[0])
     assert again.clusters == motifs.clusters and again.names == motifs.names
+
+
+def _same_set(a: MotifSet, b: MotifSet) -> bool:
+    return (
+        a.names == b.names
+        and all(np.array_equal(x, y) for x, y in zip(a.matrices, b.matrices, strict=True))
+        and np.array_equal(a.background, b.background)
+        and a.clusters == b.clusters
+        and np.array_equal(a.motif_cluster, b.motif_cluster)
+        and a.cluster_genes == b.cluster_genes
+        and a.source == b.source
+        and a.checksum() == b.checksum()
+    )
+
+
+def test_warm_jaspar_load_reads_neither_pyjaspar_nor_the_cluster_cache(
+    jaspar_cold, monkeypatch, caplog
+):
+    from getx.motifs import databases as db
+
+    cache, cold = jaspar_cold
+    monkeypatch.setenv("GETX_CACHE_DIR", str(cache))
+    # The cold load kept the finished set (and its JASPAR families) under jaspar/.
+    assert len(list((cache / "jaspar").glob("*.json"))) == 2
+
+    def fail(*args, **kwargs):
+        raise AssertionError("a warm load went past the JASPAR cache")
+
+    with monkeypatch.context() as mp:
+        for module, name in [(db, "_load_jaspar_families"), (mc, "cluster_labels"),
+                             (mc, "_read_cached"), (db, "load_nrmotif_v1")]:  # fmt: skip
+            mp.setattr(module, name, fail)
+        warm = load_motifs("jaspar2024")
+        warm_families = load_motifs("jaspar2024-families")
+    assert _same_set(warm, cold)
+    query = ("JASPAR2024", "CORE", "vertebrates", db.PSEUDOCOUNT)
+    assert _same_set(warm_families, db._load_jaspar_families(*query))  # as pyjaspar reads it
+    key = db._jaspar_cache_key(*query, "clusters")
+    path = db._jaspar_cache_path(key)
+    npz = path.with_suffix(".npz")
+    assert path.exists() and npz.exists()
+    doc = json.loads(path.read_text())
+    stale = json.dumps({**doc, "key": {**doc["key"], "database_mtime_ns": 1}})
+    other = io.BytesIO()
+    np.savez(other, matrices=np.zeros((int(cold.widths.sum()), 4)))
+    monkeypatch.setattr(mc, "cluster_labels", fail)  # a rebuild reads the cluster cache
+    for damaged, damage, why in [
+        (path, b'{"trunc', "rebuilding"),
+        (path, b"[]", "not a JSON object"),
+        (path, stale.encode(), "another database or query"),
+        (npz, b"not a zip", "rebuilding"),
+        (npz, other.getvalue(), "do not match their checksum"),
+    ]:
+        good = damaged.read_bytes()
+        damaged.write_bytes(damage)
+        caplog.clear()
+        assert _same_set(load_motifs("jaspar2024"), cold)
+        assert "rebuilding the JASPAR cache" in caplog.text and why in caplog.text
+        assert damaged.read_bytes() == good  # rewritten
+    caplog.clear()
+    assert _same_set(load_motifs("jaspar2024"), cold) and "rebuilding" not in caplog.text
+
+
+def test_jaspar_cache_key_follows_the_database_file_and_the_query(tmp_path, monkeypatch):
+    from pyjaspar import get_jaspardb_path, jaspar_releases
+
+    from getx.errors import InputError
+    from getx.motifs import databases as db
+
+    # Found without importing pyjaspar, where pyjaspar itself finds it.
+    found = db._jaspar_db_path("JASPAR2024")
+    assert found == Path(get_jaspardb_path(jaspar_releases["JASPAR2024"]))
+    with pytest.raises(InputError, match="unknown JASPAR release 'JASPAR1999'"):
+        db._jaspar_db_path("JASPAR1999")
+    fake = tmp_path / "JASPAR2024.sqlite"
+    fake.write_bytes(b"x" * 10)
+    monkeypatch.setattr(db, "_jaspar_db_path", lambda release: fake)
+    query = ("JASPAR2024", "CORE", "vertebrates", 1.0, "clusters")
+
+    def path(*q):
+        return db._jaspar_cache_path(db._jaspar_cache_key(*q))
+
+    base = path(*query)
+    assert path(*query) == base
+    os.utime(fake, ns=(1, 1))  # modification time
+    touched = path(*query)
+    fake.write_bytes(b"x" * 11)  # size
+    os.utime(fake, ns=(1, 1))
+    resized = path(*query)
+    assert len({base, touched, resized}) == 3
+    variants = [
+        ("JASPAR2022", "CORE", "vertebrates", 1.0, "clusters"),
+        ("JASPAR2024", "UNVALIDATED", "vertebrates", 1.0, "clusters"),
+        ("JASPAR2024", "CORE", "plants", 1.0, "clusters"),
+        ("JASPAR2024", "CORE", "vertebrates", 0.5, "clusters"),
+        ("JASPAR2024", "CORE", "vertebrates", 1.0, "families"),
+    ]
+    assert len({path(*v) for v in variants} | {resized}) == len(variants) + 1
 
 
 def test_jaspar_clusters_group_known_families(jaspar_cold):
