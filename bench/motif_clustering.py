@@ -86,9 +86,10 @@ def main() -> None:
     for method, col, pf, pv, what in variants:
         al = aligned[col, pv]
         t = time.perf_counter()
-        lab = mc.cluster_labels(motifs, n_clusters=n_ref, method=method, alignments=al, p_floor=pf)
+        params = mc.ClusterParams(method=method, p_floor=pf, pvalue=pv)
+        lab = mc.cluster_labels(motifs, replace(params, n_clusters=n_ref), alignments=al)
         secs = time.perf_counter() - t
-        at_cut = mc.cluster_labels(motifs, method=method, alignments=al, p_floor=pf, pvalue=pv)
+        at_cut = mc.cluster_labels(motifs, params, alignments=al)
         row = {
             "method": method,
             "pvalue": pv,
@@ -103,7 +104,7 @@ def main() -> None:
         rows.append(row)
         print(method, pv, pf, row["at_282"], row["at_default_cut"]["n_clusters"], flush=True)
     t = time.perf_counter()
-    clustered = mc.cluster_motifs(motifs, n_clusters=n_ref)
+    clustered = mc.cluster_motifs(motifs, mc.ClusterParams(n_clusters=n_ref))
     timings["cluster_motifs_default_282_s"] = round(time.perf_counter() - t, 1)
     t = time.perf_counter()
     arche = mc.archetypes(clustered)
@@ -195,7 +196,7 @@ def jaspar_default_set() -> dict:
             else:
                 os.environ["GETX_CACHE_DIR"] = before
     assert warm.clusters == cold.clusters
-    exact = mc.cluster_labels(families, pvalue="exact")
+    exact = mc.cluster_labels(families, mc.ClusterParams(pvalue="exact"))
     sizes = np.bincount(cold.motif_cluster)
     wanted = ("GATA1", "CTCF", "SOX2", "FOS::JUN", "SPI1", "IRF4", "CEBPB", "HNF4A", "E2F1")
     examples, seen = [], set()

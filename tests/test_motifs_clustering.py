@@ -177,8 +177,8 @@ def test_recovers_published_clusters_on_a_v1_subset(v1):
     sub = select(v1, clusters=[v1.clusters[c] for c in chosen])
     assert 250 <= len(sub) <= 450
     ref = sub.motif_cluster
-    first = mc.cluster_labels(sub, n_clusters=40, method="pcc-average")
-    second = mc.cluster_labels(sub, n_clusters=40)  # default: tomtom2-kl
+    first = mc.cluster_labels(sub, mc.ClusterParams(n_clusters=40, method="pcc-average"))
+    second = mc.cluster_labels(sub, mc.ClusterParams(n_clusters=40))  # default: tomtom2-kl
     ari1, ari2 = mc.adjusted_rand_index(ref, first), mc.adjusted_rand_index(ref, second)
     ami2 = mc.adjusted_mutual_information(ref, second)
     # Measured on this subset (373 motifs): default ARI 0.924 / AMI 0.953, first order (PCC,
@@ -190,7 +190,7 @@ def test_recovers_published_clusters_on_a_v1_subset(v1):
 
 def test_cluster_motifs_names_and_genes(v1):
     sub = select(v1, clusters=["CTCF", "GATA", "AP1/1", "SOX/1"])
-    out = mc.cluster_motifs(sub, n_clusters=4)
+    out = mc.cluster_motifs(sub, mc.ClusterParams(n_clusters=4))
     assert len(out.clusters) == len(set(out.clusters)) == 4
     assert out.names == sub.names
     genes = {g for gl in out.cluster_genes.values() for g in gl}
@@ -199,12 +199,13 @@ def test_cluster_motifs_names_and_genes(v1):
     assert out.clusters[ctcf].startswith("CTCF")
 
 
-def test_unknown_method():
-    with pytest.raises(ValueError, match="unknown method"):
-        mc.cluster_labels(
-            MotifSet(("a", "b"), (np.zeros((6, 4)),) * 2, np.full(4, 0.25), ("a", "b"), [0, 1]),
-            method="nope",
-        )
+def test_unknown_parameters():
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        mc.ClusterParams(method="nope")
+    with pytest.raises(ValueError, match="unknown pvalue 'nope'"):
+        mc.ClusterParams(pvalue="nope")
+    with pytest.raises(ValueError, match="n_clusters must be positive"):
+        mc.ClusterParams(n_clusters=0)
 
 
 # --- command -----------------------------------------------------------------------------------
@@ -422,13 +423,11 @@ def test_jaspar_clusters_group_known_families(jaspar_cold):
 def test_cluster_cache_is_rebuilt_when_damaged(v1, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("GETX_CACHE_DIR", str(tmp_path))
     sub = select(v1, clusters=["CTCF", "GATA", "SOX/1"])
-    first = mc.cached_cluster_motifs(sub, n_clusters=4)
-    path = mc.cache_path(sub, n_clusters=4)
+    four = mc.ClusterParams(n_clusters=4)
+    first = mc.cached_cluster_motifs(sub, four)
+    path = mc.cache_path(sub, four)
     npz = path.with_name(path.name.removesuffix(".json") + ".matrices.npz")
     assert path.exists() and npz.exists()
-    # Other parameters are another cache entry.
-    assert mc.cache_path(sub, n_clusters=5) != path and mc.cache_path(sub) != path
-    assert mc.cache_path(sub, n_clusters=4, pvalue="exact") != path
 
     def same(a: MotifSet, b: MotifSet) -> bool:
         return a.clusters == b.clusters and np.array_equal(a.motif_cluster, b.motif_cluster)
@@ -437,22 +436,49 @@ def test_cluster_cache_is_rebuilt_when_damaged(v1, tmp_path, monkeypatch, caplog
         good = damaged.read_bytes()
         damaged.write_bytes(damage)
         caplog.clear()
-        again = mc.cached_cluster_motifs(sub, n_clusters=4)
+        again = mc.cached_cluster_motifs(sub, four)
         assert same(again, first)  # rebuilt, deterministically
         assert "rebuilding the motif-cluster cache" in caplog.text and str(path) in caplog.text
         assert damaged.read_bytes() == good  # and rewritten
     # An entry that is not for this motif set (another set's file under this key) is rebuilt.
     other = select(v1, clusters=["CTCF", "SOX/1"])
-    mc.cached_cluster_motifs(other, n_clusters=2)
-    other_path = mc.cache_path(other, n_clusters=2)
-    path.write_bytes(other_path.read_bytes())
+    two = mc.ClusterParams(n_clusters=2)
+    mc.cached_cluster_motifs(other, two)
+    path.write_bytes(mc.cache_path(other, two).read_bytes())
     caplog.clear()
-    assert same(mc.cached_cluster_motifs(sub, n_clusters=4), first)
+    assert same(mc.cached_cluster_motifs(sub, four), first)
     assert "another motif set" in caplog.text
     # use_cache=False neither reads nor writes.
     path.unlink()
-    assert same(mc.cached_cluster_motifs(sub, n_clusters=4, use_cache=False), first)
+    assert same(mc.cached_cluster_motifs(sub, four, use_cache=False), first)
     assert not path.exists()
+
+
+def test_cluster_cache_key_changes_with_every_parameter(v1, tmp_path, monkeypatch):
+    from dataclasses import fields, replace
+
+    monkeypatch.setenv("GETX_CACHE_DIR", str(tmp_path))
+    sub = select(v1, clusters=["CTCF", "GATA"])
+    base = mc.ClusterParams()
+    changed = {
+        "n_clusters": 7,
+        "cut": 0.5,
+        "method": "tomtom2-pcc",
+        "min_overlap": 6,
+        "p_floor": 0.1,
+        "pvalue": "exact",
+    }
+    assert set(changed) == {f.name for f in fields(mc.ClusterParams)}  # no parameter untested
+    paths = {mc.cache_path(sub, replace(base, **{k: v})) for k, v in changed.items()}
+    assert len(paths | {mc.cache_path(sub, base)}) == len(changed) + 1
+    assert mc.cache_path(sub) == mc.cache_path(sub, base)
+    # The same clustering is the same entry: an unset cut is the default one, and a cut is
+    # unused when n_clusters decides.
+    assert mc.cache_path(sub, replace(base, cut=mc.default_cut())) == mc.cache_path(sub, base)
+    seven = mc.ClusterParams(n_clusters=7)
+    assert mc.cache_path(sub, replace(seven, cut=0.3)) == mc.cache_path(sub, seven)
+    # Another motif set is another entry too.
+    assert mc.cache_path(select(v1, clusters=["CTCF"]), base) != mc.cache_path(sub, base)
 
 
 def test_unknown_jaspar_grouping():
@@ -505,9 +531,8 @@ def test_exact_pvalues_cluster_like_the_normal_ones(v1):
     sub = select(v1, clusters=["CTCF", "GATA", "AP1/1", "SOX/1", "KLF/SP/2", "NR/3"])
     al = mc.align_all(sub, score="kl")
     exact_al = replace(al, nlog10p=mc.exact_nlog10p(sub, al, "kl"))
-    normal = mc.cluster_labels(sub, n_clusters=6, alignments=al)
-    exact = mc.cluster_labels(sub, n_clusters=6, alignments=exact_al)
+    six = mc.ClusterParams(n_clusters=6)
+    normal = mc.cluster_labels(sub, six, alignments=al)
+    exact = mc.cluster_labels(sub, six, alignments=exact_al)
     assert mc.adjusted_rand_index(sub.motif_cluster, exact) > 0.8
     assert mc.adjusted_rand_index(normal, exact) > 0.8
-    with pytest.raises(ValueError, match="unknown pvalue"):
-        mc.cluster_labels(sub, pvalue="nope")

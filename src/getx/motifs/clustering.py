@@ -300,31 +300,73 @@ def default_cut(method: str = DEFAULT_METHOD, pvalue: str = "normal") -> float:
     return (EXACT_CUT if pvalue == "exact" else DEFAULT_CUT)[method]
 
 
-def cluster_labels(
-    motifs: MotifSet,
-    n_clusters: int | None = None,
-    cut: float | None = None,
-    method: str = DEFAULT_METHOD,
-    min_overlap: int = 5,
-    alignments: Alignments | None = None,
-    p_floor: float | None = P_FLOOR,
-    pvalue: str = "normal",
-) -> np.ndarray:
-    """Cluster index (0-based) per motif. ``n_clusters`` wins over ``cut``.
+@dataclass(frozen=True)
+class ClusterParams:
+    """How a motif set is clustered: the one parameter list of :func:`cluster_labels`,
+    :func:`cluster_motifs`, :func:`cached_cluster_motifs` and :func:`cache_path`.
 
-    ``p_floor``: second-order methods treat pairs with a corrected p-value above it as equally
-    unrelated (None: keep every -log10 E as is).
+    ``n_clusters`` cuts the tree into that many clusters and wins over ``cut``, the linkage
+    distance (None: :func:`default_cut` of the method and p-values, ~282 clusters on GET's v1).
+    ``method``: one of :data:`METHODS`. ``min_overlap``: fewest aligned columns. ``p_floor``:
+    second-order methods treat pairs with a corrected p-value above it as equally unrelated
+    (None: keep every -log10 E as is). ``pvalue``: alignment p-values, one of :data:`PVALUES`.
     """
+
+    n_clusters: int | None = None
+    cut: float | None = None
+    method: str = DEFAULT_METHOD
+    min_overlap: int = 5
+    p_floor: float | None = P_FLOOR
+    pvalue: str = "normal"
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; choose from {METHODS}")
+        if self.pvalue not in PVALUES:
+            raise ValueError(f"unknown pvalue {self.pvalue!r} ({', '.join(PVALUES)})")
+        if self.n_clusters is not None and self.n_clusters < 1:
+            raise ValueError(f"n_clusters must be positive, got {self.n_clusters}")
+
+    @property
+    def column_score(self) -> str:
+        return "kl" if self.method == "tomtom2-kl" else "pcc"
+
+    def resolved_cut(self) -> float | None:
+        """The linkage cut in use: None when ``n_clusters`` decides, else ``cut`` or the default."""
+        if self.n_clusters is not None:
+            return None
+        return default_cut(self.method, self.pvalue) if self.cut is None else self.cut
+
+    def cache_key(self) -> dict:
+        """Every parameter as the clustering uses it (so an unset cut and the default cut are one
+        key), with :data:`CACHE_VERSION`."""
+        return {
+            "version": CACHE_VERSION,
+            "method": self.method,
+            "pvalue": self.pvalue,
+            "n_clusters": self.n_clusters,
+            "cut": self.resolved_cut(),
+            "min_overlap": self.min_overlap,
+            "p_floor": self.p_floor,
+        }
+
+
+def cluster_labels(
+    motifs: MotifSet, params: ClusterParams | None = None, alignments: Alignments | None = None
+) -> np.ndarray:
+    """Cluster index (0-based) per motif. ``alignments``: precomputed :func:`align_all` output
+    (with the method's column score), else computed here."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+    params = params or ClusterParams()
     n = len(motifs)
     if n < 2:
         return np.zeros(n, dtype=np.int64)
-    score = "kl" if method == "tomtom2-kl" else "pcc"
-    al = alignments or align_all(motifs, score=score, min_overlap=min_overlap, pvalue=pvalue)
+    al = alignments or align_all(
+        motifs, score=params.column_score, min_overlap=params.min_overlap, pvalue=params.pvalue
+    )
+    method, min_overlap, p_floor = params.method, params.min_overlap, params.p_floor
     if method == "pcc-average":
         sim = al.score / np.maximum(al.overlap, 1)
         sim = (sim + sim.T) / 2
@@ -341,11 +383,10 @@ def cluster_labels(
     np.fill_diagonal(dist, 0)
     dist = (dist + dist.T) / 2
     Z = linkage(squareform(dist, checks=False), method=link_method)
-    if n_clusters is not None:
-        lab = fcluster(Z, t=n_clusters, criterion="maxclust")
+    if params.n_clusters is not None:
+        lab = fcluster(Z, t=params.n_clusters, criterion="maxclust")
     else:
-        t = default_cut(method, pvalue) if cut is None else cut
-        lab = fcluster(Z, t=t, criterion="distance")
+        lab = fcluster(Z, t=params.resolved_cut(), criterion="distance")
     return np.unique(lab, return_inverse=True)[1].astype(np.int64)
 
 
@@ -440,26 +481,12 @@ def _relabel(motifs: MotifSet, labels: np.ndarray) -> MotifSet:
     )
 
 
-def cluster_motifs(
-    motifs: MotifSet,
-    n_clusters: int | None = None,
-    cut: float | None = None,
-    method: str = DEFAULT_METHOD,
-    min_overlap: int = 5,
-    p_floor: float | None = P_FLOOR,
-    pvalue: str = "normal",
-) -> MotifSet:
-    """The same motifs grouped into non-redundant clusters (archetypes).
-
-    ``n_clusters`` cuts the tree into that many clusters; otherwise ``cut`` is the linkage
-    distance (defaults: :data:`DEFAULT_CUT`, calibrated to give ~282 clusters on v1). Cluster
-    names are the most common gene-family prefix of the members' TFs (``FOX/3``);
-    ``cluster_genes`` lists the members' TF symbols.
-    """
-    labels = cluster_labels(
-        motifs, n_clusters, cut, method, min_overlap, p_floor=p_floor, pvalue=pvalue
-    )
-    return _relabel(motifs, labels)
+def cluster_motifs(motifs: MotifSet, params: ClusterParams | None = None) -> MotifSet:
+    """The same motifs grouped into non-redundant clusters (archetypes), see
+    :class:`ClusterParams` (default cut: ~282 clusters on v1). Cluster names are the most common
+    gene-family prefix of the members' TFs (``FOX/3``); ``cluster_genes`` lists the members' TF
+    symbols."""
+    return _relabel(motifs, cluster_labels(motifs, params))
 
 
 def archetypes(
@@ -579,38 +606,16 @@ def write_clustering(
     return paths
 
 
-def cache_path(
-    motifs: MotifSet,
-    n_clusters: int | None = None,
-    cut: float | None = None,
-    method: str = DEFAULT_METHOD,
-    min_overlap: int = 5,
-    p_floor: float | None = P_FLOOR,
-    pvalue: str = "normal",
-) -> Path:
+def cache_path(motifs: MotifSet, params: ClusterParams | None = None) -> Path:
     """Where :func:`cached_cluster_motifs` keeps a clustering: ``<cache>/motif_clusters/KEY.json``
-    (+ ``KEY.matrices.npz``), KEY a hash of the motif set's checksum and every parameter."""
+    (+ ``KEY.matrices.npz``), KEY a hash of the motif set's checksum and every parameter
+    (:meth:`ClusterParams.cache_key`)."""
     from getx.motifs.pvalues import cache_dir
 
     key = hashlib.sha256()
     key.update(motifs.checksum().encode())
-    params = _cache_params(n_clusters, cut, method, min_overlap, p_floor, pvalue)
-    key.update(json.dumps(params, sort_keys=True).encode())
+    key.update(json.dumps((params or ClusterParams()).cache_key(), sort_keys=True).encode())
     return cache_dir() / "motif_clusters" / f"{key.hexdigest()[:32]}.json"
-
-
-def _cache_params(n_clusters, cut, method, min_overlap, p_floor, pvalue) -> dict:
-    if n_clusters is None and cut is None:
-        cut = default_cut(method, pvalue)
-    return {
-        "version": CACHE_VERSION,
-        "method": method,
-        "pvalue": pvalue,
-        "n_clusters": n_clusters,
-        "cut": None if n_clusters is not None else cut,
-        "min_overlap": min_overlap,
-        "p_floor": p_floor,
-    }
 
 
 def _read_cached(path: Path, motifs: MotifSet, checksum: str) -> MotifSet:
@@ -640,14 +645,7 @@ def _read_cached(path: Path, motifs: MotifSet, checksum: str) -> MotifSet:
 
 
 def cached_cluster_motifs(
-    motifs: MotifSet,
-    n_clusters: int | None = None,
-    cut: float | None = None,
-    method: str = DEFAULT_METHOD,
-    min_overlap: int = 5,
-    p_floor: float | None = P_FLOOR,
-    pvalue: str = "normal",
-    use_cache: bool = True,
+    motifs: MotifSet, params: ClusterParams | None = None, use_cache: bool = True
 ) -> MotifSet:
     """:func:`cluster_motifs`, kept on disk like the p-value thresholds.
 
@@ -661,7 +659,8 @@ def cached_cluster_motifs(
 
     from getx.errors import InputError
 
-    path = cache_path(motifs, n_clusters, cut, method, min_overlap, p_floor, pvalue)
+    params = params or ClusterParams()
+    path = cache_path(motifs, params)
     checksum = motifs.checksum()
     if use_cache and path.exists():
         try:
@@ -669,9 +668,9 @@ def cached_cluster_motifs(
         except (OSError, ValueError, KeyError, TypeError, EOFError, BadZipFile, InputError) as e:
             log.warning("rebuilding the motif-cluster cache %s (%s)", path, e)
     t0 = time.perf_counter()
-    out = cluster_motifs(motifs, n_clusters, cut, method, min_overlap, p_floor, pvalue)
-    params = _cache_params(n_clusters, cut, method, min_overlap, p_floor, pvalue)
-    described = ", ".join(f"{k} {v}" for k, v in params.items() if k != "version" and v is not None)
+    out = cluster_motifs(motifs, params)
+    key = params.cache_key()
+    described = ", ".join(f"{k} {v}" for k, v in key.items() if k != "version" and v is not None)
     out = replace(out, source=f"{motifs.source}; similarity clusters ({described})")
     log.info(
         "clustered %d motifs into %d clusters in %.1f s",
@@ -680,7 +679,7 @@ def cached_cluster_motifs(
         time.perf_counter() - t0,
     )
     if use_cache:
-        extra = {"input_checksum": checksum, "parameters": params}
+        extra = {"input_checksum": checksum, "parameters": key}
         try:
             write_clustering(out, None, path, extra)
         except OSError as e:  # a read-only cache must not stop the caller

@@ -53,6 +53,7 @@ def cluster(
     from getx.motifs.clustering import (
         METHODS,
         PVALUES,
+        ClusterParams,
         adjusted_mutual_information,
         adjusted_rand_index,
         archetypes,
@@ -71,14 +72,10 @@ def cluster(
     default = motifs.lower() in ("jaspar2024", "jaspar")
     ms = load_motifs("jaspar2024-families" if default else motifs)
     t0 = time.perf_counter()
-    clustered = cluster_motifs(
-        ms,
-        n_clusters=n_clusters,
-        cut=cut,
-        method=method,
-        min_overlap=min_overlap,
-        pvalue=pvalue,
+    params = ClusterParams(
+        n_clusters=n_clusters, cut=cut, method=method, min_overlap=min_overlap, pvalue=pvalue
     )
+    clustered = cluster_motifs(ms, params)
     arche = archetypes(clustered, min_overlap=min_overlap)
     extra = {
         "method": method,

@@ -293,9 +293,9 @@ def _jaspar_cache_key(
         "grouping": grouping,
     }
     if grouping == "clusters":  # cached_cluster_motifs' defaults, as load_jaspar uses them
-        from getx.motifs import clustering as mc
+        from getx.motifs.clustering import ClusterParams
 
-        key["clustering"] = mc._cache_params(None, None, mc.DEFAULT_METHOD, 5, mc.P_FLOOR, "normal")
+        key["clustering"] = ClusterParams().cache_key()
     return key
 
 
