@@ -167,3 +167,43 @@ def test_lora_freezes_base_and_counts():
     merge_lora(model)
     with torch.no_grad():
         torch.testing.assert_close(model(x), changed, atol=1e-5, rtol=1e-4)
+
+
+def test_distance_bias_reads_genomic_distance_and_loads_get_weights(tmp_path):
+    torch.manual_seed(0)
+    config = ModelConfig(n_features=6, distance_buckets=16, **TINY)
+    model = GETModel(config).eval()
+    for block in model.blocks:  # a fresh model's residual branches are zero: wake them
+        torch.nn.init.normal_(block.attn.proj.weight, std=0.2)
+    x = torch.rand(1, 5, 6)
+    near = torch.tensor([[0.0, 1e3, 2e3, 3e3, 4e3]])
+    far = torch.tensor([[0.0, 1e5, 2e5, 3e5, 4e5]])
+    with torch.no_grad():
+        assert not torch.allclose(model(x, positions=near), model(x, positions=far))
+        # Only distances matter: shifting the whole window changes nothing.
+        torch.testing.assert_close(model(x, positions=near), model(x, positions=near + 7e6))
+    with pytest.raises(ValueError, match="positions"):
+        model(x)
+    # Heads start with decays from flat (head 0) to steep; every table is finite.
+    bias = model.blocks[0].attn.distance_bias
+    assert torch.all(bias[0] == 0) and bias[-1, 0] > bias[-1, -1]
+    # GET weights (no distance bias) load; the bias keeps its initialisation.
+    plain = GETModel(ModelConfig(n_features=6, **TINY))
+    path = tmp_path / "get.pth"
+    torch.save({"model": plain.state_dict()}, path)
+    before = bias.detach().clone()
+    report = load_weights(model, path)
+    assert not report.missing and torch.equal(model.blocks[0].attn.distance_bias, before)
+    torch.testing.assert_close(model.blocks[0].attn.qkv.weight, plain.blocks[0].attn.qkv.weight)
+
+
+def test_distance_buckets_are_log_spaced_between_half_a_kb_and_500_kb():
+    from getx.model.core import distance_buckets
+
+    positions = torch.tensor([[0.0, 499.0, 500.0, 5_000.0, 50_000.0, 499_999.0, 600_000.0]])
+    buckets = distance_buckets(positions, 32)[0, 0].tolist()
+    assert buckets[:3] == [0, 0, 1]  # the region itself and neighbours under 0.5 kb share one
+    assert buckets[-2:] == [30, 31]  # everything beyond 500 kb shares the last
+    # Three decades over 30 inner buckets: a tenfold distance moves 10 buckets.
+    assert buckets[4] - buckets[3] == 10 and buckets == sorted(buckets)
+    assert torch.equal(distance_buckets(positions, 32)[0].T, distance_buckets(positions, 32)[0])

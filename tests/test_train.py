@@ -69,6 +69,7 @@ def test_overfits_a_handful_of_windows(store, tmp_path):
         holdout_chroms=["chr2", "chr3", "chr4"],
         step=200,
         regions=32,
+        random_shift=False,  # the same 4 windows every epoch
         batch_size=4,
         epochs=300,
         loss="mse",
@@ -271,3 +272,49 @@ def test_expression_head_starts_at_the_training_label_mean(store, tmp_path):
     assert 0 < mean < max(float(v.max()) for v in labelled)
     bias = load_model(run).model.head_exp.bias.detach()
     assert torch.allclose(torch.nn.functional.softplus(bias), torch.tensor(mean), atol=1e-3)
+
+
+@pytest.fixture(scope="module")
+def simulated_store(tmp_path_factory):
+    from getx.prepare import prepare
+    from getx.simulate import simulate
+
+    root = tmp_path_factory.mktemp("sim")
+    prepare(simulate(root / "sim", preset="small", seed=0).prepare_inputs(), root / "store.zarr")
+    return root / "store.zarr"
+
+
+def test_seeded_finetune_on_simulated_store_beats_per_region_mlp(simulated_store, tmp_path):
+    # The simulator's expression depends on enhancers weighted by distance, so a model that
+    # reads the context around a TSS (and how far each region is) must beat one that cannot.
+    from getx.store import open_store
+    from getx.train.evaluate import score, split_rows
+    from getx.train.predict import load_model
+
+    store = open_store(simulated_store)
+    held = ["chr3"]
+    common = {
+        "regions": 48,
+        "step": 24,
+        "holdout_chroms": held,
+        "accessibility": "quantitative",
+        "batch_size": 8,
+        "epochs": 8,
+        "lr": 1e-3,
+        "weight_decay": 0.05,
+        "warmup_steps": 10,
+    }
+    tables = {}
+    for name, arch, model in (
+        ("GET", "transformer", {**TINY, "embed_dim": 64, "distance_buckets": 16}),
+        ("MLP", "mlp", dict(TINY)),
+    ):
+        run = train(_config(simulated_store, tmp_path / name, arch=arch, model=model, **common))
+        predictor = load_model(run)
+        table = pd.concat([predictor.predict(store, ct) for ct in store.cell_types])
+        tables[name] = table.assign(group=split_rows(table, held, []))
+    scores = score(tables).set_index(["model", "group"])["pearson"]
+    held_out = scores.xs("held-out chromosome", level="group")
+    # Measured at seed 0: GET 0.41, MLP 0.22 (16 epochs: 0.43, 0.30).
+    assert held_out["GET"] > held_out["MLP"] + 0.1, held_out
+    assert held_out["GET"] > 0.3, held_out

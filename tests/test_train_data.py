@@ -11,11 +11,13 @@ from getx.errors import InputError
 from getx.store import CellTypeData
 from getx.train.data import (
     DataConfig,
+    best_context,
     cell_type_arrays,
     chromosome_windows,
     fit_scaling,
     plan_windows,
     scale_features,
+    window_positions,
 )
 
 
@@ -120,3 +122,50 @@ def test_labels_zeroed_below_cutoff_and_accessibility_modes():
     quant = cell_type_arrays(data, DataConfig(accessibility="quantitative", label_cutoff=0.01))
     assert quant.access_input.tolist() == pytest.approx([0.0, 0.04, 1.0])
     assert quant.labels[1].tolist() == [2.0, 0.5]
+
+
+@given(st.integers(1, 60), st.integers(1, 12), st.integers(1, 12))
+def test_best_context_marks_every_row_once_with_most_context(n, regions, step):
+    rows = np.arange(100, 100 + n)
+    windows = chromosome_windows(rows, regions, min(step, regions))
+    best = best_context(windows)
+    assert sorted(windows[best].tolist()) == rows.tolist()  # every row exactly once
+
+    # No other entry of a row has strictly more context on its poorer side.
+    def context(w, c):
+        valid = windows[w] >= 0
+        left = regions if windows[w, 0] == rows[0] else c
+        right = regions if windows[w][valid].max() == rows[-1] else valid.sum() - 1 - c
+        return min(left, right)
+
+    for row in rows:
+        entries = np.argwhere(windows == row)
+        chosen = [context(w, c) for w, c in entries if best[w, c]]
+        assert chosen[0] == max(context(w, c) for w, c in entries)
+
+
+def test_window_positions_are_offsets_from_the_first_region():
+    # Offsets stay small where absolute positions would not fit a float32 to the bp.
+    centres = np.array([248_000_001, 248_005_003, 248_009_000, 248_900_123], dtype=np.int64)
+    rows = np.array([[1, 2, 3, -1], [-1, 0, 1, 2]])
+    got = window_positions(centres, rows)
+    assert got.dtype == np.float32
+    assert got.tolist() == [[0, 3_997, 895_120, 0], [0, 0, 5_002, 8_999]]
+
+
+def test_shifted_windows_stay_contiguous_inside_their_chromosome():
+    chroms = np.repeat(["chr1", "chr2"], [37, 9])
+    keep = {"a": np.ones(46, bool), "b": np.arange(46) % 3 != 0}
+    plan = plan_windows(chroms, keep, DataConfig(regions=8, step=4))
+    seen = set()
+    for w in range(len(plan.positions)):
+        block = plan.blocks[plan.block[w]]
+        assert plan.shifted(w, 0).tolist() == plan.positions[w].tolist()
+        for shift in range(-6, 7):
+            rows = plan.shifted(w, shift)
+            real = rows[rows >= 0]  # a block shorter than a window stays as planned, padded
+            assert len(rows) == 8 and set(real) <= set(block)  # same chromosome and cell type
+            start = np.searchsorted(block, real[0])
+            assert real.tolist() == block[start : start + len(real)].tolist()  # contiguous
+            seen.add((w, tuple(rows)))
+    assert len(seen) > len(plan.positions)  # shifting does reach other contexts

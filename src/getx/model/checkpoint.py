@@ -108,9 +108,11 @@ def load_weights(
         raw = torch.load(path, map_location="cpu", weights_only=True)
     state = translate_state_dict(extract_state_dict(raw, name))
     own = model.state_dict()
-    if not any(".lora_" in k for k in state):
-        # LoRA matrices added for this run are new: a base checkpoint cannot hold them.
-        own = {k: v for k, v in own.items() if ".lora_" not in k}
+    # Parts this run adds to GET keep their own initialisation when the checkpoint has none:
+    # LoRA matrices, and the genomic-distance attention bias (GET reads no distances).
+    for part in (".lora_", ".distance_bias"):
+        if not any(part in k for k in state):
+            own = {k: v for k, v in own.items() if part not in k}
     heads = {}
     if backbone_only:
         heads = {

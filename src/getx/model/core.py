@@ -39,6 +39,8 @@ class ModelConfig:
     drop_path: float = 0.1  # stochastic depth, rising linearly from 0 to this over the blocks
     ln_eps: float = 1e-6
     positional: bool = False  # optional sinusoidal absolute position encoding (GET default: off)
+    # > 0: attention learns a bias per head and genomic-distance bucket (GET: 0, no distances)
+    distance_buckets: int = 0
     max_len: int = 1000
     mlp_hidden: list[int] = field(default_factory=lambda: [512, 256])
 
@@ -53,6 +55,8 @@ class ModelConfig:
             )
         if self.n_features < 1:
             raise ValueError("n_features must be positive")
+        if self.distance_buckets == 1 or self.distance_buckets < 0:
+            raise ValueError("distance_buckets must be 0 (off) or at least 2")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,23 +95,74 @@ class DropPath(nn.Module):
         return x * x.new_empty(shape).bernoulli_(keep).div_(keep)
 
 
-class Attention(nn.Module):
-    """Multi-head self-attention, BEiT layout: qkv weight without bias, q and v biases (k none)."""
+# Distance buckets: 0 below the first edge (the region itself and its neighbours), then
+# log-spaced up to the last edge, the last bucket everything beyond.
+DISTANCE_RANGE_BP = (500.0, 500_000.0)
+# Initial decay of the distance bias, in units of log1p(distance / DISTANCE_SCALE_BP).
+DISTANCE_SCALE_BP = 5_000.0
 
-    def __init__(self, dim: int, num_heads: int):
+
+def _bucket_edges(n_buckets: int) -> torch.Tensor:
+    low, high = (math.log10(bp) for bp in DISTANCE_RANGE_BP)
+    return torch.logspace(low, high, n_buckets - 1, dtype=torch.float64)
+
+
+def distance_buckets(positions: torch.Tensor, n_buckets: int) -> torch.Tensor:
+    """(B, R, R) bucket of |position_i - position_j| for region centres ``positions`` (B, R)."""
+    d = (positions[:, :, None].double() - positions[:, None, :].double()).abs()
+    return torch.bucketize(d, _bucket_edges(n_buckets).to(d.device), right=True)
+
+
+def _bucket_centres(n_buckets: int) -> torch.Tensor:
+    edges = _bucket_edges(n_buckets).float()
+    inner = (edges[:-1] * edges[1:]).sqrt()
+    return torch.cat((torch.zeros(1), inner, edges[-1:] * 2))
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention, BEiT layout: qkv weight without bias, q and v biases (k none).
+
+    With ``n_buckets`` > 0 a learned (heads, buckets) table adds a bias to each attention score
+    by the genomic distance between the two regions (T5-style relative position bias, in bp).
+    """
+
+    def __init__(self, dim: int, num_heads: int, n_buckets: int = 0):
         super().__init__()
         self.num_heads = num_heads
         self.qkv = nn.Linear(dim, dim * 3, bias=False)
         self.q_bias = nn.Parameter(torch.zeros(dim))
         self.v_bias = nn.Parameter(torch.zeros(dim))
         self.proj = nn.Linear(dim, dim)
+        if n_buckets:
+            self.distance_bias = nn.Parameter(torch.zeros(num_heads, n_buckets))
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
+    def reset_distance_bias(self) -> None:
+        """Heads start with decays from none to steep: attention falls with log distance
+        (as contact frequency does), a prior the data then reshapes."""
+        n_buckets = self.distance_bias.shape[1]
+        slopes = torch.linspace(0.0, 2.0, self.num_heads)[:, None]
+        decay = torch.log1p(_bucket_centres(n_buckets) / DISTANCE_SCALE_BP)[None, :]
+        with torch.no_grad():
+            self.distance_bias.copy_(-slopes * decay)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        attn_mask: torch.Tensor | None,
+        buckets: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         B, N, C = x.shape
         bias = torch.cat((self.q_bias, torch.zeros_like(self.v_bias), self.v_bias))
         # self.qkv is called as a module (not F.linear on its weight) so LoRA wrappers apply.
         qkv = (self.qkv(x) + bias).reshape(B, N, 3, self.num_heads, C // self.num_heads)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        if buckets is not None:
+            # (B, H, R, R) between regions; the CLS token (row and column 0) gets no bias.
+            scores = self.distance_bias[:, buckets].permute(1, 0, 2, 3).to(q.dtype)
+            scores = F.pad(scores, (1, 0, 1, 0))
+            if attn_mask is not None:
+                scores = scores.masked_fill(~attn_mask, float("-inf"))
+            attn_mask = scores
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
         return self.proj(out.transpose(1, 2).reshape(B, N, C))
 
@@ -126,16 +181,29 @@ class Mlp(nn.Module):
 class Block(nn.Module):
     """Pre-LayerNorm transformer block with stochastic depth on both residual branches."""
 
-    def __init__(self, dim: int, num_heads: int, mlp_ratio: float, drop_path: float, eps: float):
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        mlp_ratio: float,
+        drop_path: float,
+        eps: float,
+        n_buckets: int = 0,
+    ):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = Attention(dim, num_heads)
+        self.attn = Attention(dim, num_heads, n_buckets)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         self.mlp = Mlp(dim, int(dim * mlp_ratio))
         self.drop_path = DropPath(drop_path)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
-        x = x + self.drop_path(self.attn(self.norm1(x), attn_mask))
+    def forward(
+        self,
+        x: torch.Tensor,
+        attn_mask: torch.Tensor | None,
+        buckets: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        x = x + self.drop_path(self.attn(self.norm1(x), attn_mask, buckets))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
 
@@ -153,7 +221,8 @@ class GETModel(nn.Module):
     """GET's region model. ``forward(x, pad_mask=None, mask=None)``.
 
     ``x`` is (B, R, F); ``pad_mask`` (B, R) bool is True on padding (those regions are ignored as
-    attention keys); ``mask`` (B, R) bool marks regions replaced by the mask token (pretraining).
+    attention keys); ``mask`` (B, R) bool marks regions replaced by the mask token (pretraining);
+    ``positions`` (B, R) region centres in bp, read only with ``config.distance_buckets``.
     Returns (B, R, 2) expression per strand, (B, R, F) reconstructions, or (B, R) accessibility,
     according to ``config.task``.
     """
@@ -169,7 +238,8 @@ class GETModel(nn.Module):
                 self.mask_token = nn.Parameter(torch.zeros(1, 1, c.embed_dim))
             rates = torch.linspace(0, c.drop_path, c.depth).tolist() if c.depth else []
             self.blocks = nn.ModuleList(
-                Block(c.embed_dim, c.num_heads, c.mlp_ratio, rate, c.ln_eps) for rate in rates
+                Block(c.embed_dim, c.num_heads, c.mlp_ratio, rate, c.ln_eps, c.distance_buckets)
+                for rate in rates
             )
             self.norm = nn.LayerNorm(c.embed_dim, eps=c.ln_eps)
             if c.positional:
@@ -199,6 +269,8 @@ class GETModel(nn.Module):
             for block in self.blocks:
                 nn.init.zeros_(block.attn.proj.weight)
                 nn.init.zeros_(block.mlp.fc2.weight)
+                if c.distance_buckets:
+                    block.attn.reset_distance_bias()
             nn.init.trunc_normal_(self.cls_token, std=0.02)
             if c.task == "pretrain":
                 nn.init.trunc_normal_(self.mask_token, std=0.02)
@@ -214,8 +286,12 @@ class GETModel(nn.Module):
         x: torch.Tensor,
         pad_mask: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Per-region embeddings (B, R, D) after the final LayerNorm, CLS dropped."""
+        """Per-region embeddings (B, R, D) after the final LayerNorm, CLS dropped.
+
+        ``positions`` (B, R): region centres in bp, needed when ``config.distance_buckets``.
+        """
         if self.config.arch == "mlp":
             return self.mlp(x)
         B, R, _ = x.shape
@@ -235,8 +311,13 @@ class GETModel(nn.Module):
         if pad_mask is not None and bool(pad_mask.any()):
             keep = torch.cat((pad_mask.new_zeros(B, 1), pad_mask), dim=1).logical_not()
             attn_mask = keep[:, None, None, :]  # (B, 1, 1, R+1): True = may be attended to
+        buckets = None
+        if self.config.distance_buckets:
+            if positions is None:
+                raise ValueError("this model reads genomic distances: pass region positions")
+            buckets = distance_buckets(positions, self.config.distance_buckets)
         for block in self.blocks:
-            h = block(h, attn_mask)
+            h = block(h, attn_mask, buckets)
         return self.norm(h)[:, 1:]
 
     def forward(
@@ -244,8 +325,9 @@ class GETModel(nn.Module):
         x: torch.Tensor,
         pad_mask: torch.Tensor | None = None,
         mask: torch.Tensor | None = None,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        h = self.encode(x, pad_mask, mask)
+        h = self.encode(x, pad_mask, mask, positions)
         if self.config.task == "expression":
             return F.softplus(self.head_exp(h))
         if self.config.task == "pretrain":

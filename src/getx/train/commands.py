@@ -39,6 +39,13 @@ Warmup = Annotated[int, typer.Option(help="Warmup steps.")]
 Resume = Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")]
 Seed = Annotated[int, typer.Option(help="Random seed.")]
 Workers = Annotated[int, typer.Option(help="DataLoader worker processes.")]
+Distance = Annotated[
+    int,
+    typer.Option(
+        help="Genomic-distance buckets of a learned attention bias (0: none, as GET; the demo "
+        "uses 32). GET weights load into either."
+    ),
+]
 
 
 def _run(config, resume: bool) -> None:
@@ -67,6 +74,7 @@ def pretrain(
     resume: Resume = False,
     seed: Seed = 0,
     num_workers: Workers = 2,
+    distance_buckets: Distance = 0,
 ) -> None:
     """Masked-region pretraining (MSE on the masked regions' features)."""
     from getx.train.run import TrainConfig
@@ -90,6 +98,7 @@ def pretrain(
         warmup_steps=warmup_steps,
         seed=seed,
         num_workers=num_workers,
+        model={"distance_buckets": distance_buckets} if distance_buckets else {},
     )
     _run(config, resume)
 
@@ -129,6 +138,7 @@ def finetune(
     resume: Resume = False,
     seed: Seed = 0,
     num_workers: Workers = 2,
+    distance_buckets: Distance = 0,
 ) -> None:
     """Finetune for expression (Poisson NLL on log labels) or accessibility from motifs."""
     from getx.train.run import TrainConfig
@@ -160,6 +170,7 @@ def finetune(
         lora_rank=lora_rank,
         seed=seed,
         num_workers=num_workers,
+        model={"distance_buckets": distance_buckets} if distance_buckets else {},
     )
     _run(config, resume)
 

@@ -34,6 +34,7 @@ class DataConfig:
     drop_zero_accessibility: bool = False  # windows of accessible regions only (per cell type)
     accessibility: str = "binary"  # binary (1 where accessible) | quantitative (normalised)
     label_cutoff: float = 0.05  # labels zeroed where normalised accessibility is below this
+    random_shift: bool = False  # training windows move by up to step/2 regions each time read
 
     def __post_init__(self) -> None:
         if self.accessibility not in ACCESSIBILITY_MODES:
@@ -63,17 +64,55 @@ def chromosome_windows(rows: np.ndarray, regions: int, step: int) -> np.ndarray:
     return out
 
 
+def best_context(windows: np.ndarray) -> np.ndarray:
+    """(W, R) bool: for each row of one chromosome's ``windows``, the one entry where it has the
+    most regions of context on its poorer side (a chromosome end counts as full context there,
+    since nothing lies beyond it). Every row is marked exactly once; padding never."""
+    W, R = windows.shape
+    valid = windows >= 0
+    if not valid.any():
+        return valid
+    first, last = windows[valid].min(), windows[valid].max()
+    # Rows are increasing along a window, so column offsets measure context in regions.
+    at_start = windows[:, :1] == first
+    at_end = np.where(valid, windows, -1).max(axis=1, keepdims=True) == last
+    col = np.arange(R)[None, :]
+    left = np.where(at_start, R, col)
+    right = np.where(at_end, R, (valid.sum(axis=1, keepdims=True) - 1) - col)
+    context = np.where(valid, np.minimum(left, right), -1).ravel()
+    flat_rows = windows.ravel()
+    order = np.lexsort((-context, flat_rows))  # by row, best context first
+    keep = np.zeros(W * R, dtype=bool)
+    rows_sorted = flat_rows[order]
+    firsts = np.r_[True, rows_sorted[1:] != rows_sorted[:-1]] & (rows_sorted >= 0)
+    keep[order[firsts]] = True
+    return keep.reshape(W, R)
+
+
 @dataclass
 class WindowPlan:
     """All windows of a store, with their split. Arrays have one entry per window."""
 
     positions: np.ndarray  # (W, R) int64 store rows, -1 = padding
+    best: np.ndarray  # (W, R) bool, each row's entry with the most context (see best_context)
     cell_type: np.ndarray  # (W,) int index into cell_types
     chrom: np.ndarray  # (W,) int index into chroms
     cell_types: list[str]
     chroms: list[str]
     train: np.ndarray  # (W,) bool
     val: np.ndarray  # (W,) bool
+    blocks: list[np.ndarray]  # usable rows of one cell type and chromosome, in order
+    block: np.ndarray  # (W,) the window's block
+    start: np.ndarray  # (W,) where the window starts in its block
+
+    def shifted(self, w: int, shift: int) -> np.ndarray:
+        """Window ``w``'s rows moved by ``shift`` regions, staying inside its chromosome."""
+        rows = self.blocks[self.block[w]]
+        R = self.positions.shape[1]
+        if len(rows) <= R:
+            return self.positions[w]
+        start = int(np.clip(self.start[w] + shift, 0, len(rows) - R))
+        return rows[start : start + R]
 
 
 def plan_windows(
@@ -100,16 +139,21 @@ def plan_windows(
             raise InputError(f"held-out {name} {unknown} not in the store (has {known[:30]})")
     chrom_index = {c: i for i, c in enumerate(chroms)}
     codes = np.array([chrom_index[c] for c in region_chroms], dtype=np.int64)
-    parts, ct_ids, chrom_ids = [], [], []
+    parts, bests, ct_ids, chrom_ids, blocks, block_ids, starts = [], [], [], [], [], [], []
     for ct_id, name in enumerate(cell_types):
         usable = np.asarray(keep[name], dtype=bool)
         for chrom_id in range(len(chroms)):
             rows = np.flatnonzero((codes == chrom_id) & usable)
             windows = chromosome_windows(rows, config.regions, config.step)
             parts.append(windows)
+            bests.append(best_context(windows))
+            block_ids.append(np.full(len(windows), len(blocks)))
+            starts.append(np.searchsorted(rows, windows[:, 0]))
+            blocks.append(rows)
             ct_ids.append(np.full(len(windows), ct_id))
             chrom_ids.append(np.full(len(windows), chrom_id))
     positions = np.concatenate(parts) if parts else np.empty((0, config.regions), np.int64)
+    best = np.concatenate(bests) if bests else np.empty((0, config.regions), bool)
     ct = np.concatenate(ct_ids).astype(np.int64) if ct_ids else np.empty(0, np.int64)
     chrom = np.concatenate(chrom_ids).astype(np.int64) if chrom_ids else np.empty(0, np.int64)
     # The split is decided from the store rows each window actually holds (positional).
@@ -127,7 +171,11 @@ def plan_windows(
     else:
         log.warning("nothing held out: validation windows are the training windows")
         val = np.ones_like(train)
-    return WindowPlan(positions, ct, chrom, cell_types, chroms, train, val)
+    block = np.concatenate(block_ids).astype(np.int64) if block_ids else np.empty(0, np.int64)
+    start = np.concatenate(starts).astype(np.int64) if starts else np.empty(0, np.int64)
+    return WindowPlan(
+        positions, best, ct, chrom, cell_types, chroms, train, val, blocks, block, start
+    )
 
 
 def fit_scaling(features: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -184,8 +232,12 @@ class WindowDataset:
         plan: WindowPlan,
         indices: np.ndarray,
         task: str,
+        centres: np.ndarray,
+        shift: int = 0,
     ):
         self.features = features
+        self.centres = centres
+        self.shift = shift
         self.cells = cells
         self.plan = plan
         self.indices = np.asarray(indices, dtype=np.int64)
@@ -199,6 +251,9 @@ class WindowDataset:
 
         w = self.indices[item]
         pos = self.plan.positions[w]
+        if self.shift:
+            # Another context each epoch (torch's RNG: seeded by Lightning, per worker).
+            pos = self.plan.shifted(w, int(torch.randint(-self.shift, self.shift + 1, ())))
         ct = self.cells[self.plan.cell_type[w]]
         valid = pos >= 0
         rows = pos[valid]
@@ -216,12 +271,25 @@ class WindowDataset:
             y[valid] = ct.labels[rows]
         return {
             "x": torch.from_numpy(x),
+            "pos": torch.from_numpy(window_positions(self.centres, pos)),
             "pad": torch.from_numpy(~valid),
             "y": torch.from_numpy(y),
             "tss": torch.from_numpy(tss),
+            # best-context flags hold for the planned (unshifted) windows only
+            "best": torch.from_numpy(self.plan.best[w] & (self.shift == 0)),
             "cell_type": int(self.plan.cell_type[w]),
             "chrom": int(self.plan.chrom[w]),
         }
+
+
+def window_positions(centres: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Region centres of windows ``rows`` (..., R) as float32 bp offsets from each window's first
+    region (exact to the bp over 16 Mb, where absolute positions would not be); padding (-1)
+    gets offset 0."""
+    valid = rows >= 0
+    first = np.take_along_axis(rows, valid.argmax(axis=-1)[..., None], axis=-1)
+    first = np.maximum(first, 0)  # an all-padding window
+    return (centres[np.where(valid, rows, first)] - centres[first]).astype(np.float32)
 
 
 @dataclass
@@ -231,6 +299,7 @@ class PreparedData:
     col_max: np.ndarray  # (F,) scaling fitted on the training rows
     feature_names: list[str]
     cells: list[CellTypeArrays]
+    centres: np.ndarray  # (n,) int64 region centres in bp
 
     def training_label_mean(self) -> float:
         """Mean expression label over the TSS entries of the training windows (0 if none)."""
@@ -243,9 +312,13 @@ class PreparedData:
             count += int(tss.sum())
         return total / count if count else 0.0
 
-    def dataset(self, split: str, task: str) -> WindowDataset:
+    def dataset(self, split: str, task: str, shift: int = 0) -> WindowDataset:
+        """Training or validation windows; ``shift`` > 0 moves each window by a random number
+        of regions in [-shift, shift] every time it is read (augmentation, training only)."""
         mask = self.plan.train if split == "train" else self.plan.val
-        return WindowDataset(self.features, self.cells, self.plan, np.flatnonzero(mask), task)
+        return WindowDataset(
+            self.features, self.cells, self.plan, np.flatnonzero(mask), task, self.centres, shift
+        )
 
 
 def prepare_data(store: Any, config: DataConfig, col_max: np.ndarray | None = None) -> PreparedData:
@@ -272,6 +345,13 @@ def prepare_data(store: Any, config: DataConfig, col_max: np.ndarray | None = No
         config.regions,
         len(names),
     )
+    regions = store.regions
+    centres = (regions["start"].to_numpy() + regions["end"].to_numpy()) // 2
     return PreparedData(
-        plan, scale_features(raw, col_max), col_max, list(store.feature_names), cells
+        plan,
+        scale_features(raw, col_max),
+        col_max,
+        list(store.feature_names),
+        cells,
+        centres.astype(np.int64),
     )

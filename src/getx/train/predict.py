@@ -68,7 +68,13 @@ class Predictor:
         import torch
 
         from getx.store import open_store
-        from getx.train.data import DataConfig, cell_type_arrays, scale_features, usable_rows
+        from getx.train.data import (
+            DataConfig,
+            cell_type_arrays,
+            scale_features,
+            usable_rows,
+            window_positions,
+        )
 
         if not hasattr(store, "cell_type"):
             store = open_store(store)
@@ -91,6 +97,7 @@ class Predictor:
         observed = np.asarray(gene_expression, dtype=np.float64)[keep]
         features = scale_features(store.read_features(), np.asarray(self.hparams["scaling"]))
         chroms = store.regions["chrom"].to_numpy().astype(str)
+        centres_bp = (store.regions["start"].to_numpy() + store.regions["end"].to_numpy()) // 2
         R, half = self.regions, self.regions // 2
 
         centres = np.unique(genes["region"].to_numpy())
@@ -118,7 +125,8 @@ class Predictor:
                 x[valid, F] = arrays.access_input[pos[valid]]
                 xt = torch.from_numpy(x).to(device)
                 pad = torch.from_numpy(~valid).to(device)
-                pred = model(xt, pad)[:, half].float().cpu().numpy()
+                positions = torch.from_numpy(window_positions(centres_bp, pos)).to(device)
+                pred = model(xt, pad, positions=positions)[:, half].float().cpu().numpy()
                 out[start : start + len(pos)] = pred
         slot_of = {int(r): i for i, r in enumerate(centres)}
         slots = np.array([slot_of[int(r)] for r in genes["region"]], dtype=np.int64)

@@ -38,6 +38,7 @@ class TrainConfig:
     drop_zero_accessibility: bool = False
     accessibility: str = "binary"
     label_cutoff: float = 0.05
+    random_shift: bool = False  # training windows move by up to step/2 regions per epoch (GET: on)
     # objective
     loss: str = "poisson"  # poisson | mse (expression and accessibility)
     loss_on: str = "tss"  # expression: tss (labelled TSS entries) | all (GET: 0 off TSS too)
@@ -85,6 +86,7 @@ class TrainConfig:
             drop_zero_accessibility=self.drop_zero_accessibility,
             accessibility=self.accessibility,
             label_cutoff=self.label_cutoff,
+            random_shift=self.random_shift,
         )
 
 
@@ -242,7 +244,10 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         "persistent_workers": config.num_workers > 0,
     }
     train_loader = torch.utils.data.DataLoader(
-        data.dataset("train", config.task), shuffle=True, generator=generator, **loader_args
+        data.dataset("train", config.task, shift=config.step // 2 if config.random_shift else 0),
+        shuffle=True,
+        generator=generator,
+        **loader_args,
     )
     val_set = data.dataset("val", config.task)
     val_loader = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)
