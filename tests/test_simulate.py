@@ -205,7 +205,8 @@ def test_expression_follows_drive_and_needs_enhancers(tiny):
     # Effects split each gene's drive: enhancer shares plus the promoter share sum to 1.
     ct = tiny.cell_types[0]
     enh = links.groupby("gene_name")[f"effect_{ct}"].sum()
-    assert (enh < 1).all() and enh.mean() > 0.4
+    # (a promoter bound only by structural TFs adds nothing: there enhancers are the whole drive)
+    assert (enh <= 1 + 1e-9).all() and (enh < 1).mean() > 0.9 and enh.mean() > 0.4
     tf = tiny.truth["tf_gene"]
     total = tf[tf["cell_type"] == ct].groupby("gene_name")["fraction"].sum()
     assert ((total > 0.75) & (total < 1 + 1e-6)).all()

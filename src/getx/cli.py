@@ -61,6 +61,10 @@ def demo(
     seed: Annotated[int, typer.Option(help="Seed of the simulation and the training.")] = 0,
     pretrain_epochs: Annotated[int, typer.Option(help="Masked-region pretraining epochs.")] = 2,
     finetune_epochs: Annotated[int, typer.Option(help="Expression finetuning epochs.")] = 10,
+    distance_buckets: Annotated[
+        int,
+        typer.Option(help="Buckets of the learned genomic-distance attention bias (0: GET's)."),
+    ] = 32,
     holdout_chrom: Annotated[
         str | None, typer.Option(help="Chromosome kept out of training (default: ~1/5 of genes).")
     ] = None,
@@ -81,6 +85,7 @@ def demo(
         seed=seed,
         pretrain_epochs=pretrain_epochs,
         finetune_epochs=finetune_epochs,
+        distance_buckets=distance_buckets,
         holdout_chrom=holdout_chrom,
         holdout_cell_type=holdout_cell_type,
         progress=progress,

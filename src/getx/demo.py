@@ -49,6 +49,7 @@ class DemoOptions:
     pretrain_epochs: int = 2
     finetune_epochs: int = 10
     regions: int = 100  # per window; ~100 kb of context at the demo's region density
+    distance_buckets: int = 32  # GET's attention plus a learned genomic-distance bias (0: GET's)
     batch_size: int = 8
     lr: float = 5e-4
     accessibility: str = "quantitative"  # most union peaks are open somewhere: binary says little
@@ -228,11 +229,13 @@ def run_demo(
         "accessibility": options.accessibility,
         "lr": options.lr,
     }
+    distance = {"distance_buckets": options.distance_buckets} if options.distance_buckets else {}
     runs: dict[str, Path] = {}
     for name, settings in {
-        "pretrain": {"task": "pretrain", "epochs": options.pretrain_epochs},
+        "pretrain": {"task": "pretrain", "epochs": options.pretrain_epochs, "model": distance},
         "finetune": {
             "epochs": options.finetune_epochs,
+            "model": distance,
             "init_checkpoint": str(out / "runs" / "pretrain" / "checkpoints" / "last.ckpt"),
         },
         "mlp": {"arch": "mlp", "epochs": options.finetune_epochs},  # the no-context baseline

@@ -100,7 +100,8 @@ def simulate(
     occ = rg.assign_sites(cfg, regions, progs, rng)
     sites = gn.plant_sites(seqs, regions, occ.n_sites, occ.site_tf, occ.site_region, tfs, rng)
     act = rg.element_activity(occ, progs)
-    counts, _mean = rg.accessibility_counts(cfg, regions, act, rng)
+    opening = rg.element_activity(occ, progs, opening=True)
+    counts, _mean = rg.accessibility_counts(cfg, regions, opening, rng)
     link = rg.links(cfg, sizes, genes, regions, rng)
     ex = rg.expression(cfg, genes, regions, link, act, rng)
     effects = rg.tf_gene_effects(occ, progs, ex)
@@ -135,6 +136,7 @@ def simulate(
 
     # --- truth ---
     ct_cols = {f"activity_{ct}": act[:, c] for c, ct in enumerate(cts)}
+    ct_cols |= {f"opening_{ct}": opening[:, c] for c, ct in enumerate(cts)}
     ct_cols |= {f"count_{ct}": counts[:, c] for c, ct in enumerate(cts)}
     site_tfs = (
         pd.DataFrame({"r": occ.site_region, "tf": tf_names[occ.site_tf]})
@@ -224,7 +226,11 @@ def simulate(
             "tf": tf_names,
             "motif": tfs.motif_names,
             "cluster": tfs.clusters,
-            "role": np.where(progs.ubiquitous, "ubiquitous", "specific"),
+            "role": np.where(
+                ~progs.activating,
+                "structural",
+                np.where(progs.ubiquitous, "ubiquitous", "specific"),
+            ),
             **{ct: progs.activity[c] for c, ct in enumerate(cts)},
         }
     )

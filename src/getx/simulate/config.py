@@ -41,10 +41,13 @@ class SimConfig:
     pair_rate: float = 0.35  # chance an enhancer of a pair's cell type carries both motifs
     synergy: tuple[float, float] = (1.0, 2.0)  # kappa range of cooperative pairs
     program_overlap: float = 0.25  # chance a cell-type TF is also active in a second cell type
+    structural_fraction: float = 0.5  # ubiquitous TFs that open chromatin but do not activate
     accessibility_floor: float = 0.3  # epsilon: accessibility of an element with no active TF
-    mean_count: float = 40.0  # mean reads per region per cell type
-    dispersion: float = 0.1  # negative binomial overdispersion phi
-    call_min: int = 5  # a region is a called peak in a cell type with at least this many reads
+    mean_count: float = 100.0  # mean reads per region per cell type (a pseudobulk's depth)
+    dispersion: float = 0.05  # negative binomial overdispersion phi
+    efficiency_sigma: float = 0.1  # per-element read efficiency (lognormal sigma)
+    efficiency_width_power: float = 0.5  # efficiency grows as (width / 400) ** power
+    call_min: int = 15  # a region is a called peak in a cell type with at least this many reads
     contact_law: str = "power"  # "power": (1 + d/d0)^-alpha, "exp": exp(-d/lambda)
     contact_d0: float = 5_000.0
     contact_alpha: float = 1.5

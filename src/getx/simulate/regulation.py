@@ -20,16 +20,22 @@ class Programs:
 
     cell_types: list[str]
     ubiquitous: np.ndarray  # (T,) bool
+    activating: np.ndarray  # (T,) bool; False: structural (opens chromatin, drives nothing)
     activity: np.ndarray  # (C, T)
     program: list[np.ndarray]
     pairs: pd.DataFrame  # tf_a, tf_b (TF rows), kappa, cell_type (row)
 
 
 def tf_programs(cfg: SimConfig, n_tfs: int, rng: np.random.Generator) -> Programs:
-    """Ubiquitous TFs active everywhere; the others (Gamma(4, 0.35)) in one or two cell types."""
+    """Ubiquitous TFs active everywhere; the others (Gamma(4, 0.35)) in one or two cell types.
+
+    The first ``structural_fraction`` of the ubiquitous TFs are structural (CTCF-like): they open
+    the chromatin they bind in every cell type but add nothing to transcription.
+    """
     C = cfg.n_cell_types
     n_ubiq = max(2, round(n_tfs / 6))
     ubiq = np.arange(n_tfs) < n_ubiq
+    activating = np.arange(n_tfs) >= round(n_ubiq * cfg.structural_fraction)
     specific = np.flatnonzero(~ubiq)
     activity = np.empty((C, n_tfs))
     activity[:, ubiq] = rng.uniform(0.7, 1.3, (C, n_ubiq))
@@ -63,6 +69,7 @@ def tf_programs(cfg: SimConfig, n_tfs: int, rng: np.random.Generator) -> Program
     return Programs(
         cell_types=[f"ct{c + 1}" for c in range(C)],
         ubiquitous=ubiq,
+        activating=activating,
         activity=activity,
         program=program,
         pairs=pd.DataFrame(pairs, columns=["tf_a", "tf_b", "kappa", "cell_type"]),
@@ -100,7 +107,8 @@ def assign_sites(
     weights = np.empty((R, T))
     own = in_prog[np.maximum(owner, 0)]
     weights[:] = np.where(owner[:, None] < 0, 2.0 * ubiq + 0.2, 3.0 * own + 0.1)
-    weights[promoter] += np.where(owner[promoter, None] < 0, 1.0 * ubiq, 1.0 * ubiq)
+    # Promoters recruit the activating ubiquitous TFs (SP1/NRF1-like), not structural ones.
+    weights[promoter] += ubiq * progs.activating
     weights /= weights.sum(axis=1, keepdims=True)
     width = (regions["end"] - regions["start"]).to_numpy()
     n_slots = (width - 2 * EDGE) // SLOT
@@ -132,9 +140,14 @@ def assign_sites(
     return Occupancy(n_sites, site_region, site_tf.astype(np.int64), label, counts, joint)
 
 
-def element_activity(occ: Occupancy, progs: Programs) -> np.ndarray:
-    """(R, C): sum_t x_et a_ct + sum_pairs kappa a_tc a_uc [both planted]."""
-    act = occ.counts @ progs.activity.T
+def element_activity(occ: Occupancy, progs: Programs, opening: bool = False) -> np.ndarray:
+    """(R, C): sum_t x_et a_ct v_t + sum_pairs kappa a_tc a_uc [both planted].
+
+    v_t is 1 for activating TFs and 0 for structural ones (h_ec, what drives transcription);
+    ``opening=True`` counts every TF (o_ec, what opens the chromatin).
+    """
+    weight = progs.activity if opening else progs.activity * progs.activating[None, :]
+    act = occ.counts @ weight.T
     for p, (a, b, k, _c) in enumerate(progs.pairs.itertuples(index=False)):
         act += occ.joint[:, [p]] * (k * progs.activity[:, a] * progs.activity[:, b])[None, :]
     return act
@@ -143,9 +156,10 @@ def element_activity(occ: Occupancy, progs: Programs) -> np.ndarray:
 def accessibility_counts(
     cfg: SimConfig, regions: pd.DataFrame, act: np.ndarray, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(R, C) read counts ~ NB(mean = depth_c * eff_e * (epsilon + act_ec)), and the means."""
+    """(R, C) read counts ~ NB(mean = depth_c * eff_e * (epsilon + o_ec)), and the means."""
     width = (regions["end"] - regions["start"]).to_numpy()
-    eff = rng.lognormal(0.0, 0.25, len(regions)) * width / 400.0
+    eff = rng.lognormal(0.0, cfg.efficiency_sigma, len(regions))
+    eff = eff * (width / 400.0) ** cfg.efficiency_width_power
     base = eff[:, None] * (cfg.accessibility_floor + act)
     depth = cfg.mean_count / base.mean(axis=0) * rng.lognormal(0.0, 0.2, act.shape[1])
     mean = base * depth[None, :]
@@ -272,7 +286,7 @@ def tf_gene_effects(
     A TF's contribution is what its planted sites add to the drive through the promoter and every
     linked enhancer; a cooperative pair's term is split evenly between its two TFs.
     """
-    per_tf = np.asarray(ex.weights @ occ.counts.astype(float))  # (G, T)
+    per_tf = np.asarray(ex.weights @ occ.counts.astype(float)) * progs.activating  # (G, T)
     per_pair = np.asarray(ex.weights @ occ.joint.astype(float))  # (G, P)
     rows = []
     for c in range(len(progs.cell_types)):
