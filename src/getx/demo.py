@@ -347,7 +347,14 @@ def write_demo_report(
         f"Input: {summary['source']}. Store: {summary['regions']:,} regions x "
         f"{summary['features']} motif features, cell types {', '.join(summary['cell_types'])}. "
         f"Held out from training: chromosome {', '.join(summary['holdout_chroms'])}; cell type "
-        f"{', '.join(summary['holdout_cell_types']) or '(none: fewer than 3 cell types)'}."
+        f"{', '.join(summary['holdout_cell_types']) or '(none: fewer than 3 cell types)'}. "
+        f"Model: the {summary['options']['model']} GET preset, "
+        + (
+            f"with a learned attention bias over {summary['options']['distance_buckets']} "
+            "genomic-distance buckets."
+            if summary["options"].get("distance_buckets")
+            else "GET's attention (no genomic distances)."
+        )
     )
     accuracy = (
         Section("Held-out accuracy")
