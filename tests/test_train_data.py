@@ -122,6 +122,12 @@ def test_labels_zeroed_below_cutoff_and_accessibility_modes():
     quant = cell_type_arrays(data, DataConfig(accessibility="quantitative", label_cutoff=0.01))
     assert quant.access_input.tolist() == pytest.approx([0.0, 0.04, 1.0])
     assert quant.labels[1].tolist() == [2.0, 0.5]
+    # linear: reads over their mean on accessible regions ((3 + 10) / 2), labels as quantitative
+    linear = cell_type_arrays(data, DataConfig(accessibility="linear", label_cutoff=0.01))
+    assert linear.access_input.tolist() == pytest.approx([0.0, 3 / 6.5, 10 / 6.5])
+    assert linear.labels.tolist() == quant.labels.tolist()
+    with pytest.raises(InputError, match="log"):
+        DataConfig(accessibility="log")
 
 
 @given(st.integers(1, 60), st.integers(1, 12), st.integers(1, 12))

@@ -31,7 +31,13 @@ Use = Annotated[
 DropZero = Annotated[
     bool, typer.Option(help="Windows of accessible regions only (per cell type), as GET.")
 ]
-Access = Annotated[str, typer.Option(help="Accessibility input column: binary or quantitative.")]
+Access = Annotated[
+    str,
+    typer.Option(
+        help="Accessibility input column: binary, quantitative (GET's log10 aCPM / max) or "
+        "linear (reads / mean over accessible regions)."
+    ),
+]
 Epochs = Annotated[int, typer.Option(help="Training epochs.")]
 Batch = Annotated[int, typer.Option(help="Windows per batch.")]
 Lr = Annotated[float, typer.Option(help="Peak learning rate (AdamW, warmup then cosine).")]

@@ -19,7 +19,7 @@ from getx.errors import InputError
 
 log = logging.getLogger(__name__)
 
-ACCESSIBILITY_MODES = ("binary", "quantitative")
+ACCESSIBILITY_MODES = ("binary", "quantitative", "linear")
 
 
 @dataclass
@@ -32,14 +32,15 @@ class DataConfig:
     holdout_chroms: list[str] = field(default_factory=list)
     holdout_cell_types: list[str] = field(default_factory=list)
     drop_zero_accessibility: bool = False  # windows of accessible regions only (per cell type)
-    accessibility: str = "binary"  # binary (1 where accessible) | quantitative (normalised)
+    # binary: 1 where accessible; quantitative: GET's log10 aCPM / max; linear: reads / mean
+    accessibility: str = "binary"
     label_cutoff: float = 0.05  # labels zeroed where normalised accessibility is below this
     random_shift: bool = False  # training windows move by up to step/2 regions each time read
 
     def __post_init__(self) -> None:
         if self.accessibility not in ACCESSIBILITY_MODES:
             raise InputError(
-                f"accessibility mode {self.accessibility!r} is not binary/quantitative"
+                f"accessibility mode {self.accessibility!r} is not one of {ACCESSIBILITY_MODES}"
             )
         if self.regions < 1 or self.step < 1:
             raise InputError(f"regions ({self.regions}) and step ({self.step}) must be positive")
@@ -200,11 +201,26 @@ class CellTypeArrays:
     accessible: np.ndarray  # (n,) bool raw accessibility > 0
 
 
+def linear_accessibility(raw: np.ndarray) -> np.ndarray:
+    """Reads (or signal) divided by their mean over the accessible regions: a library-size
+    normalisation that keeps the read scale linear, so twice the reads is twice the input."""
+    raw = np.nan_to_num(np.asarray(raw, np.float64))
+    accessible = raw > 0
+    if not accessible.any():
+        return np.zeros(raw.shape, np.float32)
+    return (raw / raw[accessible].mean()).astype(np.float32)
+
+
 def cell_type_arrays(data: Any, config: DataConfig) -> CellTypeArrays:
     """Model inputs and labels for one cell type (``data`` is a store ``CellTypeData``)."""
     accessible = np.asarray(data.accessibility_raw) > 0
     norm = np.nan_to_num(np.asarray(data.accessibility, np.float32))
-    column = accessible.astype(np.float32) if config.accessibility == "binary" else norm
+    if config.accessibility == "binary":
+        column = accessible.astype(np.float32)
+    elif config.accessibility == "linear":
+        column = linear_accessibility(data.accessibility_raw)
+    else:
+        column = norm
     open_enough = norm >= config.label_cutoff
     labels = np.nan_to_num(np.asarray(data.expression, np.float32)) * open_enough[:, None]
     tss = (np.asarray(data.tss) > 0) & open_enough[:, None]

@@ -10,8 +10,9 @@ Baselines, each fitted on training rows only:
 * ``mean of training cell types``: a gene's mean expression over the training cell types (for
   new cell types only: on a held-out chromosome it would read the very labels being predicted);
 * ``distance-weighted accessibility``: least squares on the promoter's accessibility and the sum
-  of the accessibility around it weighted by ``exp(-distance / scale)``, the scale chosen on
-  training rows from a few candidates (an activity-by-contact style guess without motifs);
+  of the accessibility around it weighted by ``exp(-distance / scale)``, the scale and the
+  accessibility scale (GET's normalised log aCPM, or the log of summed linear reads) chosen on
+  training rows (an activity-by-contact style guess without motifs);
 * the per-region MLP (GET's no-context baseline) is a trained model: ``TrainConfig(arch="mlp")``.
 """
 
@@ -132,31 +133,43 @@ def distance_weighted_accessibility(
     chroms = regions["chrom"].to_numpy().astype(str)
     mids = ((regions["start"].to_numpy() + regions["end"].to_numpy()) // 2).astype(np.float64)
     cell_types = list(pd.unique(table["cell_type"]))
-    access = np.stack(
+    from getx.train.data import linear_accessibility
+
+    normalised = np.stack(
         [
             np.nan_to_num(np.asarray(store.cell_type(ct).accessibility, np.float64))
             for ct in cell_types
         ]
     )
+    linear = np.stack(
+        [linear_accessibility(store.cell_type(ct).accessibility_raw) for ct in cell_types]
+    ).astype(np.float64)
     region_of = table["region"].to_numpy()
     cell_of = pd.Categorical(table["cell_type"], categories=cell_types).codes
     observed = table["observed"].to_numpy(dtype=float)
     fit_rows = training & np.isfinite(observed)
-    promoter = access[cell_of, region_of]
     chrom_rows = [np.flatnonzero(chroms == c) for c in pd.unique(chroms)]
 
     best = None
-    for scale in scales:
-        around = np.zeros_like(access)  # per cell type and region
-        for rows in chrom_rows:
-            for c in range(len(cell_types)):
-                around[c, rows] = _weighted_sums(mids[rows], access[c, rows], scale)
-        x = np.column_stack([np.ones(len(table)), promoter, around[cell_of, region_of] - promoter])
-        coef, *_ = np.linalg.lstsq(x[fit_rows], observed[fit_rows], rcond=None)
-        error = np.mean((x[fit_rows] @ coef - observed[fit_rows]) ** 2)
-        if best is None or error < best[0]:
-            best = (error, x @ coef, scale)
+    # log of summed linear reads: expression follows a contact-weighted SUM of activity
+    for name, access, transform in (
+        ("normalised", normalised, lambda v: v),
+        ("log linear", linear, np.log1p),
+    ):
+        promoter = access[cell_of, region_of]
+        for scale in scales:
+            around = np.zeros_like(access)  # per cell type and region
+            for rows in chrom_rows:
+                for c in range(len(cell_types)):
+                    around[c, rows] = _weighted_sums(mids[rows], access[c, rows], scale)
+            neighbours = np.maximum(around[cell_of, region_of] - promoter, 0.0)
+            x = np.column_stack([np.ones(len(table)), transform(promoter), transform(neighbours)])
+            coef, *_ = np.linalg.lstsq(x[fit_rows], observed[fit_rows], rcond=None)
+            error = np.mean((x[fit_rows] @ coef - observed[fit_rows]) ** 2)
+            if best is None or error < best[0]:
+                best = (error, x @ coef, scale, name)
     out = table.copy()
     out["predicted"] = best[1]
     out.attrs["scale_bp"] = best[2]
+    out.attrs["accessibility"] = best[3]
     return out
