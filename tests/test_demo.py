@@ -168,3 +168,14 @@ def test_holdout_chromosome_takes_about_a_fifth_of_the_genes(demo):
     shares = pd.Series(gene_chroms).value_counts(normalize=True)
     assert abs(shares[chroms[0]] - 0.2) == (shares - 0.2).abs().min()
     assert cells == [store.cell_types[-1]]
+
+
+def test_cli_defaults_are_the_demo_options_defaults():
+    import inspect
+
+    from getx.cli import demo as demo_command
+
+    defaults = DemoOptions()
+    for name, parameter in inspect.signature(demo_command).parameters.items():
+        if hasattr(defaults, name) and parameter.default is not inspect.Parameter.empty:
+            assert parameter.default == getattr(defaults, name), name
