@@ -218,7 +218,7 @@ def sinusoidal_encoding(length: int, dim: int) -> torch.Tensor:
 
 
 class GETModel(nn.Module):
-    """GET's region model. ``forward(x, pad_mask=None, mask=None)``.
+    """GET's region model. ``forward(x, pad_mask=None, mask=None, positions=None)``.
 
     ``x`` is (B, R, F); ``pad_mask`` (B, R) bool is True on padding (those regions are ignored as
     attention keys); ``mask`` (B, R) bool marks regions replaced by the mask token (pretraining);
