@@ -298,6 +298,11 @@ class WindowDataset:
         }
 
 
+def region_centres(regions: Any) -> np.ndarray:
+    """(n,) int64 centre in bp of each store region (a table with ``start`` and ``end``)."""
+    return (regions["start"].to_numpy() + regions["end"].to_numpy()).astype(np.int64) // 2
+
+
 def window_positions(centres: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Region centres of windows ``rows`` (..., R) as float32 bp offsets from each window's first
     region (exact to the bp over 16 Mb, where absolute positions would not be); padding (-1)
@@ -361,13 +366,11 @@ def prepare_data(store: Any, config: DataConfig, col_max: np.ndarray | None = No
         config.regions,
         len(names),
     )
-    regions = store.regions
-    centres = (regions["start"].to_numpy() + regions["end"].to_numpy()) // 2
     return PreparedData(
         plan,
         scale_features(raw, col_max),
         col_max,
         list(store.feature_names),
         cells,
-        centres.astype(np.int64),
+        region_centres(store.regions),
     )

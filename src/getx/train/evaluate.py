@@ -23,6 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from getx.train.data import linear_accessibility, region_centres
+
 GROUPS = ("training", "held-out chromosome", "held-out cell type", "held-out both")
 SCALES_BP = (5_000, 20_000, 50_000, 100_000)
 
@@ -131,10 +133,8 @@ def distance_weighted_accessibility(
     """
     regions = store.regions
     chroms = regions["chrom"].to_numpy().astype(str)
-    mids = ((regions["start"].to_numpy() + regions["end"].to_numpy()) // 2).astype(np.float64)
+    mids = region_centres(regions).astype(np.float64)
     cell_types = list(pd.unique(table["cell_type"]))
-    from getx.train.data import linear_accessibility
-
     normalised = np.stack(
         [
             np.nan_to_num(np.asarray(store.cell_type(ct).accessibility, np.float64))

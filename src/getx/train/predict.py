@@ -71,6 +71,7 @@ class Predictor:
         from getx.train.data import (
             DataConfig,
             cell_type_arrays,
+            region_centres,
             scale_features,
             usable_rows,
             window_positions,
@@ -97,7 +98,7 @@ class Predictor:
         observed = np.asarray(gene_expression, dtype=np.float64)[keep]
         features = scale_features(store.read_features(), np.asarray(self.hparams["scaling"]))
         chroms = store.regions["chrom"].to_numpy().astype(str)
-        centres_bp = (store.regions["start"].to_numpy() + store.regions["end"].to_numpy()) // 2
+        centres_bp = region_centres(store.regions)
         R, half = self.regions, self.regions // 2
 
         centres = np.unique(genes["region"].to_numpy())
