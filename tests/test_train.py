@@ -318,3 +318,22 @@ def test_seeded_finetune_on_simulated_store_beats_per_region_mlp(simulated_store
     # Measured at seed 0: GET 0.41, MLP 0.22 (16 epochs: 0.43, 0.30).
     assert held_out["GET"] > held_out["MLP"] + 0.1, held_out
     assert held_out["GET"] > 0.3, held_out
+
+
+def _weights(run) -> dict[str, torch.Tensor]:
+    return torch.load(run / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+
+
+def test_deterministic_runs_repeat_to_the_bit_on_two_threads(store, tmp_path):
+    # With several threads the distance bias's gradient (an indexed sum) is accumulated in a
+    # varying order unless deterministic algorithms are on; the demo relies on repeatability.
+    torch.set_num_threads(2)
+    model = {**TINY, "embed_dim": 64, "distance_buckets": 16}
+    runs = [
+        train(_config(store, tmp_path / f"run{i}", regions=64, step=32, model=model))
+        for i in range(2)
+    ]
+    first, second = (_weights(run) for run in runs)
+    assert first.keys() == second.keys()
+    for key in first:
+        assert torch.equal(first[key], second[key]), key

@@ -107,13 +107,19 @@ def _bucket_edges(n_buckets: int) -> torch.Tensor:
     return torch.logspace(low, high, n_buckets - 1, dtype=torch.float64)
 
 
-def distance_buckets(positions: torch.Tensor, n_buckets: int) -> torch.Tensor:
-    """(B, R, R) bucket of |position_i - position_j| for region centres ``positions`` (B, R)."""
-    d = (positions[:, :, None].double() - positions[:, None, :].double()).abs()
+def distance_bucket(distance_bp: torch.Tensor, n_buckets: int) -> torch.Tensor:
+    """The bucket of each |distance| in bp (0: under 500 bp, n_buckets - 1: beyond 500 kb)."""
+    d = distance_bp.double().abs()
     return torch.bucketize(d, _bucket_edges(n_buckets).to(d.device), right=True)
 
 
-def _bucket_centres(n_buckets: int) -> torch.Tensor:
+def distance_buckets(positions: torch.Tensor, n_buckets: int) -> torch.Tensor:
+    """(B, R, R) bucket of |position_i - position_j| for region centres ``positions`` (B, R)."""
+    return distance_bucket(positions[:, :, None].double() - positions[:, None, :], n_buckets)
+
+
+def bucket_centres(n_buckets: int) -> torch.Tensor:
+    """A representative distance in bp for each bucket (0 for the first)."""
     edges = _bucket_edges(n_buckets).float()
     inner = (edges[:-1] * edges[1:]).sqrt()
     return torch.cat((torch.zeros(1), inner, edges[-1:] * 2))
@@ -141,7 +147,7 @@ class Attention(nn.Module):
         (as contact frequency does), a prior the data then reshapes."""
         n_buckets = self.distance_bias.shape[1]
         slopes = torch.linspace(0.0, 2.0, self.num_heads)[:, None]
-        decay = torch.log1p(_bucket_centres(n_buckets) / DISTANCE_SCALE_BP)[None, :]
+        decay = torch.log1p(bucket_centres(n_buckets) / DISTANCE_SCALE_BP)[None, :]
         with torch.no_grad():
             self.distance_bias.copy_(-slopes * decay)
 

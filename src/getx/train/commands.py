@@ -45,6 +45,13 @@ Warmup = Annotated[int, typer.Option(help="Warmup steps.")]
 Resume = Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")]
 Seed = Annotated[int, typer.Option(help="Random seed.")]
 Workers = Annotated[int, typer.Option(help="DataLoader worker processes.")]
+Deterministic = Annotated[
+    bool,
+    typer.Option(
+        help="Deterministic algorithms: the same seed gives the same weights on the same machine "
+        "(on CPU with several threads the distance bias's gradient otherwise varies run to run)."
+    ),
+]
 Distance = Annotated[
     int,
     typer.Option(
@@ -81,6 +88,7 @@ def pretrain(
     seed: Seed = 0,
     num_workers: Workers = 2,
     distance_buckets: Distance = 0,
+    deterministic: Deterministic = False,
 ) -> None:
     """Masked-region pretraining (MSE on the masked regions' features)."""
     from getx.train.run import TrainConfig
@@ -104,6 +112,7 @@ def pretrain(
         warmup_steps=warmup_steps,
         seed=seed,
         num_workers=num_workers,
+        deterministic=deterministic,
         model={"distance_buckets": distance_buckets} if distance_buckets else {},
     )
     _run(config, resume)
@@ -145,6 +154,7 @@ def finetune(
     seed: Seed = 0,
     num_workers: Workers = 2,
     distance_buckets: Distance = 0,
+    deterministic: Deterministic = False,
 ) -> None:
     """Finetune for expression (Poisson NLL on log labels) or accessibility from motifs."""
     from getx.train.run import TrainConfig
@@ -176,6 +186,7 @@ def finetune(
         lora_rank=lora_rank,
         seed=seed,
         num_workers=num_workers,
+        deterministic=deterministic,
         model={"distance_buckets": distance_buckets} if distance_buckets else {},
     )
     _run(config, resume)
