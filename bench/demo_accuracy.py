@@ -100,14 +100,15 @@ def learned_abc(
 
     from getx.model.core import DISTANCE_SCALE_BP, bucket_centres, distance_bucket
     from getx.store import open_store
-    from getx.train.data import linear_accessibility, region_centres
+    from getx.train.data import fit_scaling, linear_accessibility, region_centres, scale_features
 
     torch.manual_seed(0)
     store = open_store(store_path)
-    motifs = store.read_features()
-    motifs = torch.tensor(motifs / np.maximum(motifs.max(0), 1e-6))
     centres = region_centres(store.regions)
     chroms = store.regions["chrom"].to_numpy().astype(str)
+    raw = store.read_features()
+    # GET's motif scaling, fitted on the training chromosomes as training fits it
+    motifs = scale_features(raw, fit_scaling(raw, np.flatnonzero(~np.isin(chroms, held_chroms))))
     tss = store.genes["region"].to_numpy()
     near = [
         np.flatnonzero((chroms == chroms[r]) & (np.abs(centres - centres[r]) < 300_000))
@@ -128,14 +129,17 @@ def learned_abc(
     cell, gene = np.nonzero(np.isfinite(observed))
     y = torch.tensor(observed[cell, gene], dtype=torch.float32)
     index_t = torch.tensor(index)
-    gate = torch.nn.Linear(motifs.shape[1] + 1, 1)
+    # per cell type and region: scaled motifs, then reads
+    inputs = torch.cat(
+        [torch.tensor(motifs)[None].expand(len(cts), -1, -1), reads[..., None]], -1
+    ).float()
+    gate = torch.nn.Linear(inputs.shape[-1], 1)
     # starts as a contact-like decay, as GET's distance bias does
     table = torch.nn.Parameter(-1.5 * torch.log1p(bucket_centres(32) / DISTANCE_SCALE_BP))
     scale = torch.nn.Parameter(torch.tensor([0.0, 1.0]))
     optimiser = torch.optim.Adam([*gate.parameters(), table, scale], lr=3e-3)
 
     def predict(c: np.ndarray, g: np.ndarray) -> torch.Tensor:
-        inputs = torch.cat([motifs[None].expand(len(cts), -1, -1), reads[..., None]], -1)
         activity = reads * torch.nn.functional.softplus(gate(inputs).squeeze(-1))
         rows = index_t[g]
         weight = table[bucket[g]].exp() * valid[g]

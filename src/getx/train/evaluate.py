@@ -135,15 +135,9 @@ def distance_weighted_accessibility(
     chroms = regions["chrom"].to_numpy().astype(str)
     mids = region_centres(regions).astype(np.float64)
     cell_types = list(pd.unique(table["cell_type"]))
-    normalised = np.stack(
-        [
-            np.nan_to_num(np.asarray(store.cell_type(ct).accessibility, np.float64))
-            for ct in cell_types
-        ]
-    )
-    linear = np.stack(
-        [linear_accessibility(store.cell_type(ct).accessibility_raw) for ct in cell_types]
-    ).astype(np.float64)
+    data = [store.cell_type(ct) for ct in cell_types]
+    normalised = np.stack([np.nan_to_num(np.asarray(d.accessibility, np.float64)) for d in data])
+    linear = np.stack([linear_accessibility(d.accessibility_raw) for d in data]).astype(np.float64)
     region_of = table["region"].to_numpy()
     cell_of = pd.Categorical(table["cell_type"], categories=cell_types).codes
     observed = table["observed"].to_numpy(dtype=float)
