@@ -207,3 +207,27 @@ def test_distance_buckets_are_log_spaced_between_half_a_kb_and_500_kb():
     # Three decades over 30 inner buckets: a tenfold distance moves 10 buckets.
     assert buckets[4] - buckets[3] == 10 and buckets == sorted(buckets)
     assert torch.equal(distance_buckets(positions, 32)[0].T, distance_buckets(positions, 32)[0])
+
+
+@pytest.mark.parametrize("arch", ["transformer", "mlp"])
+def test_motif_dropout_drops_motif_columns_only_and_only_while_training(arch):
+    torch.manual_seed(0)
+    model = GETModel(ModelConfig(n_features=9, arch=arch, motif_dropout=0.5, **TINY))
+    # Residual branches start at zero; give them weights so every input reaches the output.
+    for p in model.parameters():
+        torch.nn.init.normal_(p, std=0.3)
+    x = torch.rand(3, 6, 9)
+    reads_only = torch.zeros_like(x)
+    reads_only[..., -1] = x[..., -1]
+    model.eval()
+    with torch.no_grad():
+        evaluated = model(x)
+        torch.testing.assert_close(model(x), evaluated)  # no dropout at evaluation
+        reads_eval = model(reads_only)
+    model.train()
+    with torch.no_grad():
+        assert not torch.allclose(model(x), evaluated)  # motif columns are dropped
+        # the accessibility column never is: with motifs all zero, training = evaluation
+        torch.testing.assert_close(model(reads_only), reads_eval)
+    with pytest.raises(ValueError, match="motif_dropout"):
+        ModelConfig(n_features=9, motif_dropout=1.0)

@@ -222,14 +222,28 @@ def test_finetune_command_with_small_preset(store, tmp_path):
         batch_size=8,
         warmup_steps=2,
         num_workers=0,
+        motif_dropout=0.2,
+        min_context=4,
     )
     import yaml
 
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["preset"] == "small" and config["drop_zero_accessibility"] is True
+    assert config["min_context"] == 4 and config["model"]["motif_dropout"] == 0.2
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["hyper_parameters"]["model"]["embed_dim"] == 256
+    assert ckpt["hyper_parameters"]["model"]["motif_dropout"] == 0.2
     assert (out / "scaling.json").exists() and (out / "logs" / "metrics.csv").exists()
+
+
+def test_min_context_needs_the_tss_loss(store, tmp_path):
+    from getx.errors import InputError
+
+    for task, loss_on in (("expression", "all"), ("pretrain", "tss")):
+        config = _config(store, tmp_path / task, task=task, loss_on=loss_on, min_context=4)
+        with pytest.raises(InputError, match="min_context"):
+            train(config)
+    assert not (tmp_path / "expression").exists()  # refused before writing anything
 
 
 def test_expression_loss_counts_only_labelled_tss_entries_unless_asked_for_all():

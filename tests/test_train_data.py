@@ -10,7 +10,9 @@ from hypothesis import strategies as st
 from getx.errors import InputError
 from getx.store import CellTypeData
 from getx.train.data import (
+    CellTypeArrays,
     DataConfig,
+    WindowDataset,
     best_context,
     cell_type_arrays,
     chromosome_windows,
@@ -175,3 +177,40 @@ def test_shifted_windows_stay_contiguous_inside_their_chromosome():
             assert real.tolist() == block[start : start + len(real)].tolist()  # contiguous
             seen.add((w, tuple(rows)))
     assert len(seen) > len(plan.positions)  # shifting does reach other contexts
+
+
+@given(st.integers(1, 80), st.sampled_from([(8, 2), (12, 3), (20, 5)]))
+def test_min_context_flags_only_tss_with_context_and_each_one_somewhere(n, shape):
+    regions, quarter = shape
+    chroms = np.array(["chr1"] * n)
+    plan = plan_windows(chroms, {"a": np.ones(n, bool)}, DataConfig(regions=regions, step=quarter))
+    tss = np.ones((n, 2), dtype=bool)
+    cell = CellTypeArrays(
+        access_input=np.ones(n, np.float32),
+        accessibility=np.ones(n, np.float32),
+        labels=np.ones((n, 2), np.float32),
+        tss=tss,
+        accessible=np.ones(n, bool),
+    )
+    windows = WindowDataset(
+        np.zeros((n, 3), np.float32),
+        [cell],
+        plan,
+        np.arange(len(plan.positions)),
+        "expression",
+        np.arange(n) * 1_000,
+        min_context=quarter,
+    )
+    flagged = set()
+    for item in range(len(windows)):
+        rows = plan.positions[item]
+        kept = windows[item]["tss"].numpy().all(axis=1)
+        for col in np.flatnonzero(kept):
+            left = regions if rows[0] == 0 else col
+            right = regions if rows[rows >= 0].max() == n - 1 else (rows >= 0).sum() - 1 - col
+            assert min(left, right) >= quarter  # context on both sides, chromosome ends full
+            flagged.add(int(rows[col]))
+    # windows a quarter apart give every TSS one window with a quarter window on each side
+    assert flagged == set(range(n))
+    with pytest.raises(InputError, match="min_context"):
+        DataConfig(regions=8, min_context=5)

@@ -60,11 +60,14 @@ def demo(
     preset: Annotated[str, typer.Option(help="Simulator preset (tiny ... large).")] = "demo",
     seed: Annotated[int, typer.Option(help="Seed of the simulation and the training.")] = 0,
     pretrain_epochs: Annotated[int, typer.Option(help="Masked-region pretraining epochs.")] = 2,
-    finetune_epochs: Annotated[int, typer.Option(help="Expression finetuning epochs.")] = 10,
+    finetune_epochs: Annotated[int, typer.Option(help="Expression finetuning epochs.")] = 5,
     distance_buckets: Annotated[
         int,
         typer.Option(help="Buckets of the learned genomic-distance attention bias (0: GET's)."),
     ] = 32,
+    motif_dropout: Annotated[
+        float, typer.Option(help="Dropout on the motif inputs while training (0: GET's).")
+    ] = 0.3,
     holdout_chrom: Annotated[
         str | None, typer.Option(help="Chromosome kept out of training (default: ~1/5 of genes).")
     ] = None,
@@ -86,6 +89,7 @@ def demo(
         pretrain_epochs=pretrain_epochs,
         finetune_epochs=finetune_epochs,
         distance_buckets=distance_buckets,
+        motif_dropout=motif_dropout,
         holdout_chrom=holdout_chrom,
         holdout_cell_type=holdout_cell_type,
         progress=progress,

@@ -42,6 +42,10 @@ class ModelConfig:
     # > 0: attention learns a bias per head and genomic-distance bucket (GET: 0, no distances)
     distance_buckets: int = 0
     max_len: int = 1000
+    # Training-time dropout on the motif columns of the input (not accessibility; GET: 0). Most
+    # motif clusters carry only background hits, and a model that must not rely on any single
+    # one learns which carry regulation from fewer genes (see bench/results/demo_accuracy.md).
+    motif_dropout: float = 0.0
     mlp_hidden: list[int] = field(default_factory=lambda: [512, 256])
 
     def __post_init__(self) -> None:
@@ -57,6 +61,8 @@ class ModelConfig:
             raise ValueError("n_features must be positive")
         if self.distance_buckets == 1 or self.distance_buckets < 0:
             raise ValueError("distance_buckets must be 0 (off) or at least 2")
+        if not 0.0 <= self.motif_dropout < 1.0:
+            raise ValueError(f"motif_dropout {self.motif_dropout} must lie in [0, 1)")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -298,6 +304,9 @@ class GETModel(nn.Module):
 
         ``positions`` (B, R): region centres in bp, needed when ``config.distance_buckets``.
         """
+        if self.training and self.config.motif_dropout:
+            motifs = F.dropout(x[..., :-1], self.config.motif_dropout, training=True)
+            x = torch.cat((motifs, x[..., -1:]), dim=-1)
         if self.config.arch == "mlp":
             return self.mlp(x)
         B, R, _ = x.shape

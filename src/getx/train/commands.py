@@ -60,6 +60,20 @@ Distance = Annotated[
     ),
 ]
 
+MotifDropout = Annotated[
+    float,
+    typer.Option(
+        help="Dropout on the input's motif columns while training (0: none, as GET; the demo "
+        "uses 0.3)."
+    ),
+]
+
+
+def _model_overrides(distance_buckets: int, motif_dropout: float) -> dict:
+    """ModelConfig fields set on the command line (defaults left to the preset)."""
+    values = {"distance_buckets": distance_buckets, "motif_dropout": motif_dropout}
+    return {k: v for k, v in values.items() if v}
+
 
 def _run(config, resume: bool) -> None:
     from getx.train.run import train
@@ -88,6 +102,7 @@ def pretrain(
     seed: Seed = 0,
     num_workers: Workers = 2,
     distance_buckets: Distance = 0,
+    motif_dropout: MotifDropout = 0.0,
     deterministic: Deterministic = False,
 ) -> None:
     """Masked-region pretraining (MSE on the masked regions' features)."""
@@ -113,7 +128,7 @@ def pretrain(
         seed=seed,
         num_workers=num_workers,
         deterministic=deterministic,
-        model={"distance_buckets": distance_buckets} if distance_buckets else {},
+        model=_model_overrides(distance_buckets, motif_dropout),
     )
     _run(config, resume)
 
@@ -154,6 +169,14 @@ def finetune(
     seed: Seed = 0,
     num_workers: Workers = 2,
     distance_buckets: Distance = 0,
+    motif_dropout: MotifDropout = 0.0,
+    min_context: Annotated[
+        int,
+        typer.Option(
+            help="Expression loss only on TSSs with at least this many regions of context on "
+            "each side in their window (0: every TSS, as GET; the demo uses a quarter window)."
+        ),
+    ] = 0,
     deterministic: Deterministic = False,
 ) -> None:
     """Finetune for expression (Poisson NLL on log labels) or accessibility from motifs."""
@@ -177,6 +200,7 @@ def finetune(
         drop_zero_accessibility=drop_zero_accessibility,
         accessibility=accessibility,
         label_cutoff=label_cutoff,
+        min_context=min_context,
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
@@ -187,7 +211,7 @@ def finetune(
         seed=seed,
         num_workers=num_workers,
         deterministic=deterministic,
-        model={"distance_buckets": distance_buckets} if distance_buckets else {},
+        model=_model_overrides(distance_buckets, motif_dropout),
     )
     _run(config, resume)
 

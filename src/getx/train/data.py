@@ -36,6 +36,9 @@ class DataConfig:
     accessibility: str = "binary"
     label_cutoff: float = 0.05  # labels zeroed where normalised accessibility is below this
     random_shift: bool = False  # training windows move by up to step/2 regions each time read
+    # Training counts a TSS only where its window gives it this many regions of context on each
+    # side (a chromosome end counts as full context); 0 counts every TSS, as GET.
+    min_context: int = 0
 
     def __post_init__(self) -> None:
         if self.accessibility not in ACCESSIBILITY_MODES:
@@ -44,6 +47,10 @@ class DataConfig:
             )
         if self.regions < 1 or self.step < 1:
             raise InputError(f"regions ({self.regions}) and step ({self.step}) must be positive")
+        if not 0 <= self.min_context <= self.regions // 2:
+            raise InputError(
+                f"min_context {self.min_context} must lie in 0..{self.regions // 2} (half a window)"
+            )
 
 
 def chromosome_windows(rows: np.ndarray, regions: int, step: int) -> np.ndarray:
@@ -65,22 +72,30 @@ def chromosome_windows(rows: np.ndarray, regions: int, step: int) -> np.ndarray:
     return out
 
 
-def best_context(windows: np.ndarray) -> np.ndarray:
-    """(W, R) bool: for each row of one chromosome's ``windows``, the one entry where it has the
-    most regions of context on its poorer side (a chromosome end counts as full context there,
-    since nothing lies beyond it). Every row is marked exactly once; padding never."""
-    W, R = windows.shape
+def window_context(windows: np.ndarray, first: int, last: int) -> np.ndarray:
+    """(W, R) int: for each entry of ``windows`` (rows of one chromosome, whose first and last
+    usable rows are ``first`` and ``last``), the regions of context on its poorer side; a
+    chromosome end counts as full context (R), since nothing lies beyond it. -1 on padding."""
+    R = windows.shape[1]
     valid = windows >= 0
-    if not valid.any():
-        return valid
-    first, last = windows[valid].min(), windows[valid].max()
     # Rows are increasing along a window, so column offsets measure context in regions.
     at_start = windows[:, :1] == first
     at_end = np.where(valid, windows, -1).max(axis=1, keepdims=True) == last
     col = np.arange(R)[None, :]
     left = np.where(at_start, R, col)
     right = np.where(at_end, R, (valid.sum(axis=1, keepdims=True) - 1) - col)
-    context = np.where(valid, np.minimum(left, right), -1).ravel()
+    return np.where(valid, np.minimum(left, right), -1)
+
+
+def best_context(windows: np.ndarray) -> np.ndarray:
+    """(W, R) bool: for each row of one chromosome's ``windows``, the one entry where it has the
+    most regions of context on its poorer side (see :func:`window_context`). Every row is marked
+    exactly once; padding never."""
+    W, R = windows.shape
+    valid = windows >= 0
+    if not valid.any():
+        return valid
+    context = window_context(windows, windows[valid].min(), windows[valid].max()).ravel()
     flat_rows = windows.ravel()
     order = np.lexsort((-context, flat_rows))  # by row, best context first
     keep = np.zeros(W * R, dtype=bool)
@@ -238,7 +253,8 @@ class WindowDataset:
 
     ``x`` (R, F+1): scaled motifs then the accessibility column (1 for the accessibility task,
     whose input is motifs alone); ``pad`` (R,) bool; ``y`` (R, 2) expression labels or (R,)
-    accessibility; ``tss`` (R, 2) bool; ``cell_type``/``chrom`` window codes.
+    accessibility; ``tss`` (R, 2) bool; ``cell_type``/``chrom`` window codes. With
+    ``min_context`` > 0, ``tss`` keeps only the entries with that much context on each side.
     """
 
     def __init__(
@@ -250,8 +266,10 @@ class WindowDataset:
         task: str,
         centres: np.ndarray,
         shift: int = 0,
+        min_context: int = 0,
     ):
         self.features = features
+        self.min_context = min_context
         self.centres = centres
         self.shift = shift
         self.cells = cells
@@ -279,6 +297,10 @@ class WindowDataset:
         x[valid, F] = 1.0 if self.task == "accessibility" else ct.access_input[rows]
         tss = np.zeros((R, 2), dtype=bool)
         tss[valid] = ct.tss[rows]
+        if self.min_context:
+            block = self.plan.blocks[self.plan.block[w]]
+            context = window_context(pos[None], block[0], block[-1])[0]
+            tss &= (context >= self.min_context)[:, None]
         if self.task == "accessibility":
             y = np.zeros(R, dtype=np.float32)
             y[valid] = ct.accessibility[rows]
@@ -333,12 +355,20 @@ class PreparedData:
             count += int(tss.sum())
         return total / count if count else 0.0
 
-    def dataset(self, split: str, task: str, shift: int = 0) -> WindowDataset:
+    def dataset(self, split: str, task: str, shift: int = 0, min_context: int = 0) -> WindowDataset:
         """Training or validation windows; ``shift`` > 0 moves each window by a random number
-        of regions in [-shift, shift] every time it is read (augmentation, training only)."""
+        of regions in [-shift, shift] every time it is read (augmentation, training only);
+        ``min_context`` > 0 flags only the TSSs with that much context on each side."""
         mask = self.plan.train if split == "train" else self.plan.val
         return WindowDataset(
-            self.features, self.cells, self.plan, np.flatnonzero(mask), task, self.centres, shift
+            self.features,
+            self.cells,
+            self.plan,
+            np.flatnonzero(mask),
+            task,
+            self.centres,
+            shift,
+            min_context,
         )
 
 

@@ -39,6 +39,7 @@ class TrainConfig:
     accessibility: str = "binary"
     label_cutoff: float = 0.05
     random_shift: bool = False  # training windows move by up to step/2 regions per epoch (GET: on)
+    min_context: int = 0  # expression loss on TSSs with this much context each side (GET: 0)
     # objective
     loss: str = "poisson"  # poisson | mse (expression and accessibility)
     loss_on: str = "tss"  # expression: tss (labelled TSS entries) | all (GET: 0 off TSS too)
@@ -87,6 +88,7 @@ class TrainConfig:
             accessibility=self.accessibility,
             label_cutoff=self.label_cutoff,
             random_shift=self.random_shift,
+            min_context=self.min_context,
         )
 
 
@@ -164,6 +166,11 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     from getx.train.data import prepare_data
     from getx.train.lit import GETLightning, collate
 
+    if config.min_context and (config.task != "expression" or config.loss_on != "tss"):
+        raise InputError(
+            "min_context selects the TSSs of the expression loss: it needs task expression and "
+            f"loss_on tss (got {config.task}, {config.loss_on})"
+        )
     out = Path(config.out)
     ckpt_path = None
     col_max = None
@@ -244,7 +251,12 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         "persistent_workers": config.num_workers > 0,
     }
     train_loader = torch.utils.data.DataLoader(
-        data.dataset("train", config.task, shift=config.step // 2 if config.random_shift else 0),
+        data.dataset(
+            "train",
+            config.task,
+            shift=config.step // 2 if config.random_shift else 0,
+            min_context=config.min_context,
+        ),
         shuffle=True,
         generator=generator,
         **loader_args,
