@@ -242,8 +242,8 @@ def run_demo(
     dropout = {"motif_dropout": options.motif_dropout} if options.motif_dropout else {}
     # Windows a quarter window apart give every TSS one window with at least a quarter window of
     # context on each side; a TSS near a window's edge misses half its enhancers (noisy labels).
-    quarter = {"step": max(options.regions // 4, 1), "min_context": options.regions // 4}
-    quarter = quarter if options.context_loss else {}
+    context = _context_regions(options.regions)
+    quarter = {"step": max(context, 1), "min_context": context} if options.context_loss else {}
     runs: dict[str, Path] = {}
     for name, settings in {
         "pretrain": {
@@ -420,15 +420,20 @@ def write_demo_report(
     )
 
 
+def _context_regions(regions: int) -> int:
+    """The context (and window step) of the demo's context loss: a quarter window."""
+    return regions // 4
+
+
 def _training_choices(options: dict) -> str:
     """The demo's departures from GET's training, in words (empty when there are none)."""
     parts = []
     if options.get("motif_dropout"):
         parts.append(f"dropout {options['motif_dropout']:g} on the motif inputs")
     if options.get("context_loss", False):
-        quarter = options["regions"] // 4
         parts.append(
-            f"a loss that counts a TSS only where its window gives it {quarter} regions of "
+            "a loss that counts a TSS only where its window gives it "
+            f"{_context_regions(options['regions'])} regions of "
             "context on each side"
         )
     return f" Trained with {' and '.join(parts)}." if parts else ""
