@@ -135,6 +135,10 @@ def prepare(
     genome: Annotated[
         Path | None, typer.Option(help="Genome: FASTA (plain/bgzip) or 2bit.")
     ] = None,
+    chrom_sizes: Annotated[
+        Path | None,
+        typer.Option(help="chrom.sizes (chrom<TAB>length) instead of --genome; use --motifs none."),
+    ] = None,
     annotation: Annotated[
         Path | None, typer.Option(help="Genes: GTF, gene-bounds BED or a TSS table.")
     ] = None,
@@ -142,7 +146,8 @@ def prepare(
         str,
         typer.Option(
             help="'jaspar2024' (JASPAR 2024 CORE vertebrates in similarity clusters, cached), "
-            "'jaspar2024-families', a GET v1 folder (nrmotif_v1.json + .npz) or a motif file."
+            "'jaspar2024-families', a GET v1 folder (nrmotif_v1.json + .npz), a motif file, "
+            "or 'none' (no motif features: the model reads accessibility alone)."
         ),
     ] = "jaspar2024",
     motif_hits: Annotated[
@@ -198,16 +203,15 @@ def prepare(
             expression=files.expression,
         )
     else:
-        missing = [
-            n
-            for n, v in (("--peaks", peaks), ("--genome", genome), ("--annotation", annotation))
-            if v is None
-        ]
+        missing = [n for n, v in (("--peaks", peaks), ("--annotation", annotation)) if v is None]
+        if genome is None and chrom_sizes is None:
+            missing.append("--genome (or --chrom-sizes)")
         if missing:
             raise typer.BadParameter(f"missing {', '.join(missing)} (or use --example)")
         inputs = PrepareInputs(
             peaks=peaks,
             genome=genome,
+            chrom_sizes=chrom_sizes,
             annotation=annotation,
             motifs=motifs,
             motif_hits=motif_hits,
@@ -267,8 +271,13 @@ def _print_summary(path: Path) -> None:
     ):
         value = info[key]
         table.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
-    motif_set = info.get("motif_set") or {}
-    table.add_row("motif set", f"{motif_set.get('source')} ({motif_set.get('n_motifs')} motifs)")
+    motif_set = info.get("motif_set")
+    table.add_row(
+        "motif set",
+        f"{motif_set.get('source')} ({motif_set.get('n_motifs')} motifs)"
+        if motif_set
+        else "none (accessibility alone)",
+    )
     for name, stats in info["per_cell_type"].items():
         table.add_row(
             f"cell type {name}",

@@ -1,9 +1,13 @@
 """Build a region store from a user's files: peaks, genome, annotation, accessibility, RNA.
 
 Steps: read and clean the peaks -> motif-cluster features per peak (scanned from the genome, or
-aggregated from a precomputed motif-hit BED) -> per cell type accessibility (raw and normalised)
--> per cell type expression (pseudobulked when single-cell) placed on promoter peaks -> one zarr
-store, written atomically (see docs/format.md).
+aggregated from a precomputed motif-hit BED, or none: ``motifs="none"``) -> per cell type
+accessibility (raw and normalised) -> per cell type expression (pseudobulked when single-cell)
+placed on promoter peaks -> one zarr store, written atomically (see docs/format.md).
+
+Without a genome (``chrom_sizes`` instead) a store can still be built: with ``motifs="none"``
+its regions carry no motif columns (F = 0) and the model reads accessibility alone; with
+``motif_hits`` the features come from the hit BED.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,7 +26,12 @@ from getx.errors import InputError
 from getx.labels import PROMOTER_FLANK, gene_index, gene_values, region_labels
 from getx.store import CellTypeData, write_store
 
+if TYPE_CHECKING:
+    from getx.io.genome import Genome
+
 log = logging.getLogger(__name__)
+
+NO_MOTIFS = "none"
 
 
 @dataclass
@@ -33,13 +43,14 @@ class PrepareInputs:
     ``cell_type_column``, or, with no source, the peak file's own score column for a single cell
     type. Expression comes from ``expression`` (cell type -> gene table) and/or ``rna_counts``
     (a genes x cells matrix, .h5ad or 10x files, pseudobulked per cell type through ``barcodes``
-    or ``rna_cell_type_column``).
+    or ``rna_cell_type_column``). Without ``genome``, ``chrom_sizes`` bounds the peaks and
+    ``motifs`` must be ``"none"`` (or the features come from ``motif_hits``).
     """
 
     peaks: Path
-    genome: Path
+    genome: Path | None
     annotation: Path
-    motifs: str = "jaspar2024"
+    motifs: str = "jaspar2024"  # or NO_MOTIFS: no motif columns, accessibility alone
     motif_hits: Path | None = None
     accessibility: dict[str, Path] = field(default_factory=dict)
     fragments: Path | None = None
@@ -49,6 +60,7 @@ class PrepareInputs:
     expression: dict[str, Path] = field(default_factory=dict)
     rna_counts: Path | None = None
     genome_offsets: dict[str, int] = field(default_factory=dict)
+    chrom_sizes: Path | None = None  # chrom.sizes file, for stores built without a genome
 
 
 @dataclass
@@ -70,15 +82,14 @@ def prepare(
 ) -> Path:
     """Build the store at ``out`` and return its path; ``progress(done, total)`` tracks the scan."""
     from getx.io.annotation import load_annotation
-    from getx.io.genome import harmonise_chroms, open_genome
+    from getx.io.genome import harmonise_chroms
     from getx.io.peaks import read_peaks
-    from getx.motifs.databases import load_motifs
 
     options = options or PrepareOptions()
-    genome = open_genome(inputs.genome, offsets=inputs.genome_offsets or None)
+    genome, chrom_sizes = _genome(inputs)
     peaks = read_peaks(
         inputs.peaks,
-        chrom_sizes=genome.chrom_sizes,
+        chrom_sizes=chrom_sizes,
         drop_chroms=options.drop_chroms,
         canonical_only=options.canonical_only,
         width=options.peak_width,
@@ -92,7 +103,7 @@ def prepare(
 
     tss = load_annotation(inputs.annotation)
     mapping = harmonise_chroms(
-        tss["chrom"].unique(), genome.chrom_sizes, source=inputs.annotation, strict=False
+        tss["chrom"].unique(), chrom_sizes, source=inputs.annotation, strict=False
     )
     tss = tss.assign(chrom=tss["chrom"].map(lambda c: mapping.get(c, c)))
     genes = gene_index(regions, tss, flank=options.promoter_flank)
@@ -102,8 +113,26 @@ def prepare(
         len(genes),
     )
 
-    motifs = load_motifs(inputs.motifs)
-    features = _features(inputs, options, genome, regions, motifs, progress)
+    if inputs.motifs == NO_MOTIFS:
+        log.info("no motif features (--motifs none): the model will read accessibility alone")
+        features = np.zeros((len(regions), 0), dtype=np.float32)
+        feature_names: list[str] = []
+        cluster_genes: dict[str, list[str]] = {}
+        motif_set = None
+    else:
+        from getx.motifs.databases import load_motifs
+
+        motifs = load_motifs(inputs.motifs)
+        features = _features(inputs, options, genome, regions, motifs, progress)
+        feature_names, cluster_genes = list(motifs.clusters), motifs.cluster_genes
+        motif_set = {
+            "source": motifs.source,
+            "checksum": motifs.checksum(),
+            "n_motifs": len(motifs.names),
+            "p_value": options.p_value,
+            "background": options.background or "motif set",
+            "from_hit_bed": str(inputs.motif_hits) if inputs.motif_hits else None,
+        }
 
     accessibility = _accessibility(inputs, peaks, regions)
     expression = _expression(inputs, list(accessibility))
@@ -137,26 +166,37 @@ def prepare(
         out,
         regions=regions,
         features=features,
-        feature_names=list(motifs.clusters),
-        cluster_genes=motifs.cluster_genes,
+        feature_names=feature_names,
+        cluster_genes=cluster_genes,
         cell_types=cell_types,
         genes=genes,
         attrs={
             "getx_version": getx.__version__,
-            "genome": str(inputs.genome),
+            "genome": str(inputs.genome) if inputs.genome is not None else None,
+            "chrom_sizes": str(inputs.chrom_sizes) if inputs.chrom_sizes is not None else None,
             "annotation": str(inputs.annotation),
             "peaks": str(inputs.peaks),
             "promoter_flank": options.promoter_flank,
-            "motif_set": {
-                "source": motifs.source,
-                "checksum": motifs.checksum(),
-                "n_motifs": len(motifs.names),
-                "p_value": options.p_value,
-                "background": options.background or "motif set",
-                "from_hit_bed": str(inputs.motif_hits) if inputs.motif_hits else None,
-            },
+            "motif_set": motif_set,
         },
     )
+
+
+def _genome(inputs: PrepareInputs) -> tuple[Genome | None, dict[str, int]]:
+    """The open genome (None without one) and the chromosome sizes the peaks are checked against."""
+    from getx.io.genome import open_genome, read_chrom_sizes
+
+    if inputs.genome is not None:
+        genome = open_genome(inputs.genome, offsets=inputs.genome_offsets or None)
+        return genome, genome.chrom_sizes
+    if inputs.chrom_sizes is None:
+        raise InputError("give a genome (--genome) or chromosome sizes (--chrom-sizes)")
+    if inputs.motifs != NO_MOTIFS and inputs.motif_hits is None:
+        raise InputError(
+            f"motif features ({inputs.motifs!r}) are scanned from sequence: give --genome, "
+            "--motif-hits, or --motifs none for a store of accessibility alone"
+        )
+    return None, read_chrom_sizes(inputs.chrom_sizes)
 
 
 def _features(inputs, options, genome, regions, motifs, progress) -> np.ndarray:
