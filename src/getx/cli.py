@@ -11,6 +11,7 @@ import typer
 
 from getx.motifs import commands as motif_commands
 from getx.simulate import commands as simulate_commands
+from getx.structures import commands as structures_commands
 from getx.train import commands as train_commands
 
 app = typer.Typer(
@@ -322,6 +323,7 @@ app.command()(train_commands.predict)
 motifs_app = typer.Typer(help="Motif sets: clustering into archetypes.", no_args_is_help=True)
 motifs_app.command("cluster")(motif_commands.cluster)
 app.add_typer(motifs_app, name="motifs")
+app.add_typer(structures_commands.app, name="structures")
 
 
 def run() -> None:
