@@ -508,3 +508,83 @@ def test_compare_refuses_different_residues_and_several_pairs(tmp_path):
         compare(folder, folder / "O43474_O15525.pdb.gz")
     with pytest.raises(InputError, match=r"chain B has 162 residues in the wild type"):
         compare(folder / "O43474_O15525.pdb.gz", folder / "O43474_P55273.pdb.gz")
+
+
+def test_compare_picks_jobs_out_of_one_colabfold_folder(tmp_path):
+    folder = colabfold_folder(tmp_path / "colabfold")
+    a = [ala(0.4 * i, 0, 0, 80) for i in range(5)]
+    b = [ala(0.4 * i, 4, 0, 70) for i in range(3)]
+    b[0] = ("SER", *b[0][1:])
+    tag = "alphafold2_multimer_v3_model_1_seed_000"
+    write_structure(folder / f"TFA_TFB_TFB-A1S_unrelaxed_rank_001_{tag}.pdb", {"A": a, "B": b})
+    with pytest.raises(InputError, match=r"holds 2 pairs .*e\.g\. .*colabfold/TFA_TFB"):
+        compare(folder, folder)
+    result = compare(folder / "TFA_TFB", folder / "TFA_TFB_TFB-A1S")
+    assert result.differences == ["B:A1S"]
+    metrics = result.metrics.set_index("metric")
+    assert metrics.loc["n_contacts"].tolist() == [15.0, 15.0, 0.0]
+    assert metrics.loc["iptm", "wild_type"] == 0.6 and math.isnan(metrics.loc["iptm", "mutant"])
+    assert result.contacts.empty and result.residues.empty
+    with pytest.raises(InputError, match="no job 'TFA_TFC'"):
+        compare(folder / "TFA_TFC", folder / "TFA_TFB")
+
+
+def test_pairs_from_real_klf4_sequences(tmp_path):
+    klf4, mafg = read_complex(shared_path(f"{KLF4}/O43474_O15525.pdb.gz"))
+    (tmp_path / "p.fa").write_text(
+        f">sp|O43474|KLF4_HUMAN Krueppel-like factor 4 GN=KLF4\n{klf4.sequence}\n"
+        f">sp|O15525|MAFG_HUMAN Transcription factor MafG GN=MAFG\n{mafg.sequence}\n"
+    )
+    (tmp_path / "pairs.tsv").write_text("tf_a\ttf_b\nKLF4\tMAFG\n")
+    glycine = klf4.sequence.index("G") + 1
+    other = next(i for i, x in enumerate(klf4.sequence, start=1) if x not in "GS")
+    proteins = read_proteins(tmp_path / "p.fa")
+    with pytest.raises(InputError, match=rf"KLF4 has {klf4.sequence[other - 1]} at {other}, not G"):
+        build_jobs(
+            proteins,
+            read_pair_list(tmp_path / "pairs.tsv"),
+            [parse_substitution(f"KLF4:p.G{other}S")],
+        )
+    jobs = build_jobs(
+        proteins,
+        read_pair_list(tmp_path / "pairs.tsv"),
+        [parse_substitution(f"KLF4:p.G{glycine}S")],
+    )
+    csv, _ = write_colabfold_input(jobs, tmp_path / "klf4.csv")
+    table = pd.read_csv(csv, dtype=str).set_index("id")
+    wild, mutant = (
+        table.loc[j, "sequence"].split(":") for j in ("KLF4_MAFG", f"KLF4_MAFG_KLF4-G{glycine}S")
+    )
+    assert [len(s) for s in wild] == [513, 162] and wild[1] == mutant[1]
+    changed = [i + 1 for i, (x, y) in enumerate(zip(wild[0], mutant[0], strict=True)) if x != y]
+    assert changed == [glycine] and mutant[0][glycine - 1] == "S"
+
+
+def test_structures_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from getx.cli import app
+
+    folder = colabfold_folder(tmp_path / "colabfold")
+    runner = CliRunner()
+    result = runner.invoke(app, ["structures", "score", str(folder), "-o", str(tmp_path / "s")])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "s" / "pairs.tsv", sep="\t")["pair"].tolist() == ["TFA_TFB"]
+    (tmp_path / "p.fa").write_text(FASTA)
+    (tmp_path / "pairs.tsv").write_text("tf_a\ttf_b\nTFA\tTFB\n")
+    args = ["structures", "pairs", "--fasta", str(tmp_path / "p.fa"), "--pairs"]
+    args += [
+        str(tmp_path / "pairs.tsv"),
+        "--mutation",
+        "TFA:p.G2S",
+        "-o",
+        str(tmp_path / "j.fasta"),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "j.fasta").read_text().count(">") == 2
+    assert (tmp_path / "j.manifest.tsv").exists()
+    cmp = ["structures", "compare", "--wt", str(folder), "--mut", str(folder)]
+    result = runner.invoke(app, [*cmp, "-o", str(tmp_path / "c")])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "c" / "metrics.tsv", sep="\t")["change"].eq(0).all()

@@ -107,8 +107,13 @@ def pairs(
 
 @app.command()
 def compare(
-    wild_type: Annotated[Path, typer.Option("--wt", help="Models of the wild-type pair.")],
-    mutant: Annotated[Path, typer.Option("--mut", help="Models of the mutant pair.")],
+    wild_type: Annotated[
+        Path,
+        typer.Option("--wt", help="Models of the wild-type pair (folder, file or FOLDER/JOB)."),
+    ],
+    mutant: Annotated[
+        Path, typer.Option("--mut", help="Models of the mutant pair (folder, file or FOLDER/JOB).")
+    ],
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="Folder for the comparison tables.")
     ] = None,

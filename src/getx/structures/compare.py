@@ -1,10 +1,11 @@
 """What a mutation changes at an interface: wild type against mutant of the same pair.
 
-Each side is a folder (or file) holding the models of one pair; its best model (the rule of
-``getx.structures.tables``) is compared. Both must have the same chains and residue numbering
-(a missense variant changes residues, not their count). The comparison gives every interface
-metric on both sides and the change, the sequence differences, the residue pairs that are
-contacts on one side only, and the residues whose contact count changed.
+Each side is a folder (or file) holding the models of one pair, or ``FOLDER/JOB`` for one job of
+a ColabFold folder; its best model (the rule of ``getx.structures.tables``) is compared. Both
+must have the same chains and residue numbering (a missense variant changes residues, not their
+count). The comparison gives every interface metric on both sides and the change, the sequence
+differences, the residue pairs that are contacts on one side only, and the residues whose
+contact count changed.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.structures.colabfold import find_models
+from getx.structures.colabfold import ModelFiles, find_models
 from getx.structures.tables import ScoredModel, ScoreOptions, best_models, score_model
 
 METRICS = (
@@ -49,17 +50,30 @@ class Comparison:
     residues: pd.DataFrame  # residues whose contact count changed
 
 
-def best_model(path: Path, options: ScoreOptions | None = None) -> ScoredModel:
-    """The best model of the one pair under ``path``."""
-    options = options or ScoreOptions()
-    models = find_models([Path(path)])
+def pair_models(path: Path) -> list[ModelFiles]:
+    """The models of one pair: a folder or file of that pair only, or ``FOLDER/JOB`` for the
+    files of job ``JOB`` in a folder of many (ColabFold writes all jobs into one folder)."""
+    path = Path(path)
+    if not path.exists() and path.parent.is_dir():
+        models = [m for m in find_models([path.parent]) if m.job == path.name]
+        if not models:
+            raise InputError(f"no such file or folder, and no job {path.name!r} in {path.parent}")
+        return models
+    models = find_models([path])
     jobs = sorted({m.job for m in models})
     if len(jobs) > 1:
         raise InputError(
             f"holds {len(jobs)} pairs ({', '.join(jobs[:4])}{'...' if len(jobs) > 4 else ''}); "
-            "give the models of one pair",
+            f"give the models of one pair, e.g. {path / jobs[0]}",
             path,
         )
+    return models
+
+
+def best_model(path: Path, options: ScoreOptions | None = None) -> ScoredModel:
+    """The best model of the one pair at ``path`` (see ``pair_models``)."""
+    options = options or ScoreOptions()
+    models = pair_models(path)
     scored = [score_model(m, options) for m in models]
     best = best_models(pd.DataFrame([m.row for m in scored]))
     return scored[int(np.flatnonzero(best.to_numpy())[0])]

@@ -68,7 +68,7 @@ def read_complex(path: str | Path) -> tuple[Chain, Chain]:
     path = Path(path)
     text = read_bytes(path).decode("utf-8", errors="replace")
     try:
-        if text.lstrip().startswith("data_"):
+        if _is_mmcif(text):
             structure = gemmi.make_structure_from_block(gemmi.cif.read_string(text).sole_block())
         else:
             structure = gemmi.read_pdb_string(text)
@@ -90,6 +90,14 @@ def read_complex(path: str | Path) -> tuple[Chain, Chain]:
     if plddt_max <= 1.0:  # ESMFold/Boltz style 0-1 confidences
         chains = [_scaled(c, 100.0) for c in chains]
     return chains[0], chains[1]
+
+
+def _is_mmcif(text: str) -> bool:
+    """mmCIF starts with ``data_`` after any comment lines (AlphaFold3 puts its terms first)."""
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            return line.startswith("data_")
+    return False
 
 
 def _chain(chain, path: Path) -> Chain | None:
