@@ -15,6 +15,7 @@ all ranks of a pair are scored alike.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -88,9 +89,7 @@ def find_models(paths: list[Path] | tuple[Path, ...]) -> list[ModelFiles]:
         )
         for (job, model, rank), (_, structure) in structures.items()
     ]
-    per_job: dict[str, int] = {}
-    for m in models:
-        per_job[m.job] = per_job.get(m.job, 0) + 1
+    per_job = Counter(m.job for m in models)
     # The PAE JSON holds rank 1's PAE; an unranked model takes it only when it is its job's one.
     models = [
         replace(m, pae=pae.get(m.job))
