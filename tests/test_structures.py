@@ -588,3 +588,11 @@ def test_structures_commands(tmp_path):
     result = runner.invoke(app, [*cmp, "-o", str(tmp_path / "c")])
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "c" / "metrics.tsv", sep="\t")["change"].eq(0).all()
+
+
+def test_fractional_plddt_is_scaled_to_percent(tmp_path):
+    path = write_structure(
+        tmp_path / "esm.pdb", {"A": [ala(0, 0, 0, 0.8)], "B": [ala(0, 5, 0, 0.6)]}
+    )
+    a, b = read_complex(path)
+    assert a.plddt.tolist() == [80.0] and b.plddt.tolist() == [60.0]
