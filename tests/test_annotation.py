@@ -19,7 +19,6 @@ from getx.io.annotation import (
     read_gene_bed,
     read_gtf,
     read_tss_table,
-    strip_version,
 )
 
 GTF = "annotation/gencode_human.gtf.gz"
@@ -35,10 +34,7 @@ def raw_gtf_lines(path) -> list[list[str]]:
         return [line.rstrip("\n").split("\t") for line in handle if not line.startswith("#")]
 
 
-def test_strip_version_and_promoters():
-    assert strip_version("ENSG00000223972.5") == "ENSG00000223972"
-    assert strip_version("ENSG00000182378.14_PAR_Y") == "ENSG00000182378_PAR_Y"
-    assert strip_version("ENSG00000223972") == "ENSG00000223972"
+def test_promoters():
     start, end = promoters([100, 1_000], flank=300)
     assert start.tolist() == [0, 700] and end.tolist() == [401, 1_301]
     table = pd.DataFrame({"gene_id": ["a"], "chrom": ["chr1"], "tss": [5_000], "strand": ["-"]})

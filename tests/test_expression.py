@@ -14,13 +14,7 @@ import scipy.sparse as sp
 
 from conftest import shared_path
 from getx.errors import InputError
-from getx.io.expression import (
-    match_genes,
-    read_cell_type_table,
-    read_gene_table,
-    read_pseudobulk,
-    strip_ensembl_version,
-)
+from getx.io.expression import match_genes, read_gene_table, read_pseudobulk
 
 CLUSTER1 = "k562_chr22/scE2G_cluster1.rna_count_matrix.csv.gz"
 CLUSTER2 = "k562_chr22/scE2G_cluster2.rna_count_matrix.csv.gz"
@@ -228,17 +222,6 @@ def test_negative_count_and_empty_matrix(tmp_path):
         read_pseudobulk(zeros)
 
 
-def test_conflicting_barcodes_name_line(tmp_path):
-    table = tmp_path / "cells.csv"
-    table.write_text("barcode,cell_type\nAAA,T\nCCC,B\nAAA,T\nAAA,B\n")
-    with pytest.raises(InputError) as err:
-        read_cell_type_table(table)
-    assert err.value.line == 5 and str(table) in str(err.value) and "'AAA'" in str(err.value)
-    table.write_text("AAA\tT\nCCC\tB\nAAA\tT\n")  # no header; exact duplicate is fine
-    series = read_cell_type_table(table)
-    assert series.to_dict() == {"AAA": "T", "CCC": "B"}
-
-
 def test_no_barcode_matches(tmp_path):
     path = tmp_path / "m.csv"
     path.write_text(",c1,c2\nA,1,2\n")
@@ -289,14 +272,6 @@ def test_gene_table_duplicates_keep_max_and_columns(tmp_path, caplog):
     with pytest.raises(InputError) as err:
         read_gene_table(bad)
     assert err.value.line == 3 and "'high'" in str(err.value)
-
-
-def test_strip_ensembl_version():
-    ids = ["ENSG00000223972.4", "ENSG00000182378.14_PAR_Y", "ENSGR0000182378.8", "GATA1", "AC1.2"]
-    out = strip_ensembl_version(ids)
-    # ENSGR (old GENCODE PAR_Y ids) stays distinct from its ENSG twin.
-    expected = ["ENSG00000223972", "ENSG00000182378", "ENSGR0000182378", "GATA1", "AC1.2"]
-    assert out.tolist() == expected
 
 
 # ---------------------------------------------------------------------------------- matching

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from getx.errors import InputError
-from getx.labels import gene_index, gene_values, overlapping_regions, region_labels
+from getx.labels import gene_index, gene_values, region_labels
 
 
 def _regions(rows):
@@ -16,24 +16,6 @@ def _regions(rows):
 
 def _tss(rows):
     return pd.DataFrame(rows, columns=["gene_id", "gene_name", "chrom", "tss", "strand"])
-
-
-def test_overlaps_match_brute_force():
-    rng = np.random.default_rng(1)
-    starts = np.sort(rng.choice(np.arange(0, 100_000, 10), 300, replace=False))
-    ends = starts + rng.integers(1, 10, 300)  # never reaches the next start
-    regions = _regions([("chr1", s, e) for s, e in zip(starts, ends, strict=True)])
-    q_start = rng.integers(0, 100_000, 500)
-    q_end = q_start + rng.integers(1, 2_000, 500)
-    query, region = overlapping_regions(regions, "chr1", q_start, q_end)
-    got = set(zip(query.tolist(), region.tolist(), strict=True))
-    expected = {
-        (i, j)
-        for i in range(500)
-        for j in range(300)
-        if starts[j] < q_end[i] and ends[j] > q_start[i]
-    }
-    assert got == expected
 
 
 def test_bidirectional_promoter_keeps_both_genes_and_strands():

@@ -16,31 +16,13 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
+from getx.io.annotation import promoters
+from getx.io.expression import match_genes
+from getx.io.intervals import IntervalIndex
 
 log = logging.getLogger(__name__)
 
 PROMOTER_FLANK = 300
-
-
-def overlapping_regions(
-    regions: pd.DataFrame, chrom: str, starts: np.ndarray, ends: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (query index, region row) where query [start, end) overlaps a region on ``chrom``.
-
-    ``regions`` must be sorted and non-overlapping within a chromosome (a store invariant), so
-    both region starts and ends are sorted and two binary searches bound each query's hits.
-    """
-    rows = np.flatnonzero(regions["chrom"].to_numpy() == chrom)
-    if rows.size == 0 or len(starts) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    region_starts = regions["start"].to_numpy()[rows]
-    region_ends = regions["end"].to_numpy()[rows]
-    first = np.searchsorted(region_ends, starts, side="right")
-    last = np.searchsorted(region_starts, ends, side="left")
-    counts = np.maximum(last - first, 0)
-    query = np.repeat(np.arange(len(starts)), counts)
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    return query, rows[np.repeat(first, counts) + offsets]
 
 
 def check_regions(regions: pd.DataFrame) -> None:
@@ -63,12 +45,11 @@ def gene_index(
     ``tss`` has columns gene_id, gene_name, chrom, tss (0-based position), strand ('+'/'-').
     """
     check_regions(regions)
+    index = IntervalIndex(regions)
     pieces = []
     for chrom, group in tss.groupby("chrom", sort=False):
         position = group["tss"].to_numpy(np.int64)
-        query, region = overlapping_regions(
-            regions, str(chrom), np.maximum(position - flank, 0), position + flank + 1
-        )
+        query, region = index.overlaps(str(chrom), *promoters(position, flank))
         if query.size:
             hits = group.iloc[query][["gene_id", "gene_name", "strand"]].copy()
             hits["region"] = region
@@ -95,8 +76,6 @@ def gene_values(
     or symbol, as :func:`getx.io.expression.match_genes` does; when several measured genes
     land on one gene id, the largest value is kept.
     """
-    from getx.io.expression import match_genes
-
     report = match_genes(expression.index, genes if annotation is None else annotation)
     by_id = (
         pd.Series(expression.reindex(report.mapping.index).to_numpy(np.float64))

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
+from getx.io.cells import CellTypes, cell_type_codes, cell_type_indicator, cell_type_mapping
 from getx.io.files import compression, open_text, read_string_table
+from getx.io.h5ad import read_h5ad
+from getx.io.intervals import IntervalIndex
 
 log = logging.getLogger(__name__)
 
@@ -33,55 +35,6 @@ _HEADER_PREFIXES = ("#", "track", "browser")
 # Peak names as written by 10x, ArchR, Signac, scanpy: chr1:100-200, chr1-100-200, chr1_100_200.
 # The chromosome part is greedy so contigs with '_' or '-' in their name still parse.
 _PEAK_NAME = re.compile(r"^(.+)[:_-](\d+)[-_](\d+)$")
-
-
-# --------------------------------------------------------------------------------------------
-# Peak lookup: vectorised interval overlap against one chromosome's peaks.
-
-
-class _ChromPeaks:
-    """One chromosome's peaks sorted by start, with the row of each in the peak table."""
-
-    __slots__ = ("cummax_end", "ends", "rows", "starts")
-
-    def __init__(self, starts: np.ndarray, ends: np.ndarray, rows: np.ndarray):
-        order = np.lexsort((ends, starts))
-        self.starts = starts[order]
-        self.ends = ends[order]
-        self.rows = rows[order]
-        # Running maximum of ends is monotone even when peaks nest or overlap, so it bounds the
-        # first peak that can reach a query start.
-        self.cummax_end = np.maximum.accumulate(self.ends) if len(self.ends) else self.ends
-
-    def overlaps(self, qstart: np.ndarray, qend: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """All (query index, peak-table row) pairs with peak.start < qend and peak.end > qstart."""
-        lo = np.searchsorted(self.cummax_end, qstart, side="right")
-        hi = np.searchsorted(self.starts, qend, side="left")
-        n = np.clip(hi - lo, 0, None)
-        total = int(n.sum())
-        if total == 0:
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        query = np.repeat(np.arange(len(qstart)), n)
-        offsets = np.cumsum(n) - n
-        cand = np.repeat(lo, n) + (np.arange(total) - np.repeat(offsets, n))
-        keep = self.ends[cand] > qstart[query]
-        return query[keep], self.rows[cand[keep]]
-
-
-def _index_peaks(peaks: pd.DataFrame) -> dict[str, _ChromPeaks]:
-    """Per-chromosome overlap index for a peak table (any row order)."""
-    missing = {"chrom", "start", "end"} - set(peaks.columns)
-    if missing:
-        raise InputError(f"peak table lacks column(s) {sorted(missing)}")
-    chrom = peaks["chrom"].astype(str).to_numpy()
-    starts = peaks["start"].to_numpy(np.int64)
-    ends = peaks["end"].to_numpy(np.int64)
-    rows = np.arange(len(peaks), dtype=np.int64)
-    index = {}
-    for name in pd.unique(chrom):
-        sel = chrom == name
-        index[name] = _ChromPeaks(starts[sel], ends[sel], rows[sel])
-    return index
 
 
 def _peak_keys(peaks: pd.DataFrame) -> pd.Index:
@@ -163,16 +116,8 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
     bad = pd.isna(chrom)
     if bad.any():
         raise InputError("missing chromosome", path, int(lines[_first_bad(bad)]))
-    coords = []
-    for j, name in ((1, "start"), (2, "end")):
-        text = raw[j]
-        num = pd.to_numeric(text, errors="coerce")
-        bad = num.isna().to_numpy() | (num.to_numpy() % 1 != 0)
-        if bad.any():
-            i = _first_bad(bad)
-            raise InputError(f"{name} {text.iloc[i]!r} is not an integer", path, int(lines[i]))
-        coords.append(num.to_numpy().astype(np.int64))
-    start, end = coords
+    start = _int_column(raw[1], path, lines, "start")
+    end = _int_column(raw[2], path, lines, "end")
     bad = (start < 0) | (start >= end)
     if bad.any():
         i = _first_bad(bad)
@@ -211,11 +156,11 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
     np.add.at(out, peak_rows[exact], values[exact])
     rest = ~exact
     if rest.any():
-        index = _index_peaks(peaks)
+        index = IntervalIndex(peaks)
         n_pairs = 0
         for name in np.unique(chrom[rest]):
             sel = np.flatnonzero(rest & (chrom == name))
-            q, rows = index[name].overlaps(start[sel], end[sel])
+            q, rows = index.overlaps(name, start[sel], end[sel])
             out += np.bincount(rows, weights=values[sel][q], minlength=n_peaks)
             n_pairs += len(q)
         log.info(
@@ -243,7 +188,7 @@ def _is_number(text: object) -> bool:
 
 def counts_from_fragments(
     fragments_path: str | Path,
-    barcode_to_cell_type: Mapping[str, str] | pd.Series | str | Path,
+    barcode_to_cell_type: CellTypes,
     peaks: pd.DataFrame,
     chunksize: int = 2_000_000,
 ) -> pd.DataFrame:
@@ -252,28 +197,21 @@ def counts_from_fragments(
     Each fragment (chrom, start, end, barcode, duplicate count) contributes its two insertion
     sites, ``start`` and ``end - 1``, once each; the 5th column (PCR duplicates) is ignored, as
     ArchR and Signac do. Fragments of barcodes absent from ``barcode_to_cell_type`` (a mapping,
-    or a 2-column barcode/cell-type table, see :func:`getx.io.expression.read_cell_type_table`)
+    or a 2-column barcode/cell-type table, see :func:`getx.io.cells.read_cell_type_table`)
     are ignored and counted in the log. Returns a DataFrame (n_peaks x cell types, int64) in
     the row order of ``peaks``, columns sorted by cell type name. Streams the file in chunks and
     assigns insertions per chromosome with ``searchsorted``.
     """
-    from getx.io.expression import read_cell_type_table
-
     path = Path(fragments_path)
-    if isinstance(barcode_to_cell_type, (str, Path)):
-        mapping = read_cell_type_table(barcode_to_cell_type)
-    else:
-        mapping = pd.Series(barcode_to_cell_type, dtype=object)
-        mapping.index = mapping.index.astype(str)
-    mapping = mapping.astype(str)
+    mapping = cell_type_mapping(barcode_to_cell_type)
     if mapping.empty:
         raise InputError("barcode -> cell type table is empty")
-    cell_types = np.array(sorted(mapping.unique()))
+    names, barcode_ct = cell_type_codes(mapping)
+    cell_types = np.array(names)
     barcodes = pd.Index(mapping.index)
-    barcode_ct = pd.Index(cell_types).get_indexer(mapping.to_numpy())
     n_ct = len(cell_types)
     n_peaks = len(peaks)
-    index = _index_peaks(peaks)
+    index = IntervalIndex(peaks)
 
     counts = np.zeros(n_peaks * n_ct, dtype=np.int64)
     fragments_per_ct = np.zeros(n_ct, dtype=np.int64)
@@ -328,7 +266,7 @@ def counts_from_fragments(
                     continue
                 pos = np.concatenate([start[sel], end[sel] - 1])
                 cts = np.concatenate([ct[sel], ct[sel]])
-                q, rows = index[name].overlaps(pos, pos + 1)
+                q, rows = index.overlaps(name, pos, pos + 1)
                 counts += np.bincount(rows * n_ct + cts[q], minlength=n_peaks * n_ct)
     except (pd.errors.ParserError, ValueError) as err:
         if isinstance(err, InputError):
@@ -368,6 +306,7 @@ def counts_from_fragments(
 
 
 def _int_column(series: pd.Series, path: Path, lines: np.ndarray, what: str) -> np.ndarray:
+    """A coordinate column as int64, or an error naming the first line that is not an integer."""
     if pd.api.types.is_integer_dtype(series.dtype):
         return series.to_numpy(np.int64)
     num = pd.to_numeric(series, errors="coerce")
@@ -415,14 +354,10 @@ def counts_from_h5ad(path: str | Path, cell_type_column: str, peaks: pd.DataFram
     Cells with a missing cell type are skipped. Sparse matrices are summed with a sparse
     cell-type indicator product, never densified.
     """
-    import anndata
     import scipy.sparse as sp
 
     path = Path(path)
-    try:
-        adata = anndata.read_h5ad(path)
-    except Exception as err:  # anndata raises many types for corrupt files
-        raise InputError(f"cannot read AnnData: {err}", path) from None
+    adata = read_h5ad(path)
     obs_keys, obs_bad = _peak_name_keys(adata.obs_names)
     var_keys, var_bad = _peak_name_keys(adata.var_names)
     if var_bad < len(var_keys) and cell_type_column in adata.obs.columns and var_bad <= obs_bad:
@@ -438,24 +373,16 @@ def counts_from_h5ad(path: str | Path, cell_type_column: str, peaks: pd.DataFram
     if X is None:
         raise InputError("AnnData has no X matrix", path)
     # X: cells x features (features = the peak side)
-    labels = labels.astype(object)
-    has_label = labels.notna().to_numpy()
-    if not has_label.all():
+    names, ct = cell_type_codes(labels)
+    if (ct < 0).any():
         log.info(
-            "%s: %d cell(s) without a %s are skipped",
-            path,
-            int((~has_label).sum()),
-            cell_type_column,
+            "%s: %d cell(s) without a %s are skipped", path, int((ct < 0).sum()), cell_type_column
         )
-    cell_types = np.array(sorted(pd.unique(labels[has_label].astype(str))))
-    if len(cell_types) == 0:
+    if not names:
         raise InputError(f"no cell has a {cell_type_column!r} value", path)
-    ct = pd.Index(cell_types).get_indexer(labels.astype(str).to_numpy())
-    ct[~has_label] = -1
+    cell_types = np.array(names)
     cells = np.flatnonzero(ct >= 0)
-    indicator = sp.csr_matrix(
-        (np.ones(len(cells)), (ct[cells], cells)), shape=(len(cell_types), X.shape[0])
-    )
+    indicator = cell_type_indicator(ct, len(names)).T
     summed = indicator @ X  # cell types x features
     summed = summed.toarray() if sp.issparse(summed) else np.asarray(summed)
 

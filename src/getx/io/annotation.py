@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import open_text
+from getx.io.files import open_text, require_columns
+from getx.io.gene_ids import strip_version
 from getx.io.genome import Genome, harmonise_chroms, read_chrom_sizes
 from getx.io.peaks import chrom_sort_key
 
@@ -27,15 +28,10 @@ log = logging.getLogger(__name__)
 
 COLUMNS = ["gene_id", "gene_name", "gene_type", "transcript_id", "chrom", "tss", "strand"]
 
+_GENE_BED_COLUMNS = ("chrom", "start", "end", "name", "score", "strand")
 _ATTR = re.compile(r'\s*([^\s";]+)\s+(?:"([^"]*)"|([^;\s]+))\s*;?')
-_VERSION = re.compile(r"\.\d+(?=(_PAR_Y)?$)")
 
 ChromSizes = Mapping[str, int] | Genome | str | Path | None
-
-
-def strip_version(gene_id: str) -> str:
-    """ENSG00000223972.5 -> ENSG00000223972 (a _PAR_Y suffix is kept: it marks a distinct copy)."""
-    return _VERSION.sub("", gene_id)
 
 
 def promoters(tss: pd.DataFrame | Iterable[int], flank: int = 300):
@@ -102,6 +98,18 @@ def _finish(
     return df.reset_index(drop=True)
 
 
+def _coordinates(fields: list[str], column: int, path: Path, line: int) -> tuple[int, int]:
+    """Start and end from ``fields[column]`` and the next field, or an error naming the line."""
+    try:
+        return int(fields[column]), int(fields[column + 1])
+    except ValueError:
+        raise InputError(
+            f"start/end {fields[column]!r}/{fields[column + 1]!r} are not integers",
+            path=path,
+            line=line,
+        ) from None
+
+
 def _parse_attributes(text: str) -> dict[str, str]:
     attrs: dict[str, str] = {}
     for match in _ATTR.finditer(text):
@@ -145,14 +153,7 @@ def read_gtf(
                     line=lineno,
                 )
             kind = fields[2]
-            try:
-                start, end = int(fields[3]), int(fields[4])
-            except ValueError:
-                raise InputError(
-                    f"start/end {fields[3]!r}/{fields[4]!r} are not integers",
-                    path=path,
-                    line=lineno,
-                ) from None
+            start, end = _coordinates(fields, 3, path, lineno)
             if start < 1 or end < start:
                 raise InputError(
                     f"bad coordinates {start}-{end} (GTF is 1-based, start <= end)",
@@ -223,21 +224,8 @@ def read_gene_bed(
                 header = [c.strip().lower() for c in line.lstrip("#").split("\t")]
                 continue
             fields = line.split("\t")
-            if len(fields) < 6:
-                raise InputError(
-                    f"expected at least 6 tab-separated BED columns (chrom, start, end, name, "
-                    f"score, strand), found {len(fields)}",
-                    path=path,
-                    line=lineno,
-                )
-            try:
-                start, end = int(fields[1]), int(fields[2])
-            except ValueError:
-                raise InputError(
-                    f"start/end {fields[1]!r}/{fields[2]!r} are not integers",
-                    path=path,
-                    line=lineno,
-                ) from None
+            require_columns(fields, _GENE_BED_COLUMNS, path, lineno)
+            start, end = _coordinates(fields, 1, path, lineno)
             if start < 0 or end <= start:
                 raise InputError(
                     f"bad interval {start}-{end} (need 0 <= start < end)", path=path, line=lineno

@@ -6,8 +6,10 @@
   from a genes x cells CSV/TSV, an ``.h5ad``, a 10x MTX directory or a 10x ``.h5``, and return
   GET's expression scale ``log10(CPM + 1)`` (CPM = count / total * 1e6 per cell type) with the
   raw summed counts kept.
-- :func:`match_genes`: which genes the annotation knows, by Ensembl id (versions stripped) or name.
-- :func:`read_cell_type_table`: barcode -> cell type tables (shared with accessibility).
+- :func:`match_genes`: which genes the annotation knows, by Ensembl id (versions stripped,
+  :mod:`getx.io.gene_ids`) or name.
+
+Cells are grouped into cell types by :mod:`getx.io.cells` (shared with accessibility).
 
 Expression tables are indexed by gene (name ``gene``); pseudobulk tables have one column per
 cell type (columns name ``cell_type``).
@@ -16,8 +18,6 @@ cell type (columns name ``cell_type``).
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,11 +25,13 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import compression, is_gzipped, open_text, read_string_table
+from getx.io.cells import CellTypes, cell_type_codes, cell_type_indicator, cell_type_mapping
+from getx.io.files import compression, is_gzipped, open_text, read_string_table, sniff_separator
+from getx.io.gene_ids import strip_versions
+from getx.io.h5ad import read_h5ad
 
 log = logging.getLogger(__name__)
 
-_ENSEMBL_VERSION = re.compile(r"^(ENS[A-Z]*\d{6,})\.\d+(?:_PAR_Y)?$")
 _GENE_COLUMNS = (
     "gene_name",
     "gene_id",
@@ -41,100 +43,6 @@ _GENE_COLUMNS = (
     "ensembl_id",
 )
 _VALUE_COLUMNS = ("tpm", "cpm", "value", "expression", "exp", "count", "counts", "fpkm", "rpkm")
-_BARCODE_HEADERS = {
-    "barcode",
-    "barcodes",
-    "cell",
-    "cells",
-    "cell_id",
-    "cell_barcode",
-    "obs_names",
-    "index",
-    "",
-}
-_CELL_TYPE_HEADERS = {
-    "cell_type",
-    "celltype",
-    "cell type",
-    "cluster",
-    "label",
-    "annotation",
-    "group",
-}
-
-
-def strip_ensembl_version(ids: pd.Index | pd.Series | list[str]) -> pd.Index:
-    """``ENSG00000223972.4`` -> ``ENSG00000223972`` (and ``..._PAR_Y``); other names unchanged."""
-    ids = pd.Index(ids, dtype=object).astype(str)
-    return pd.Index(ids.str.replace(_ENSEMBL_VERSION, r"\1", regex=True), dtype=object)
-
-
-def _sniff_sep(path: Path) -> str:
-    """Tab if the first non-empty line has a tab, else comma."""
-    with open_text(path) as handle:
-        for line in handle:
-            if line.strip():
-                return "\t" if "\t" in line else ","
-    raise InputError("empty file", path)
-
-
-# --------------------------------------------------------------------------------------------
-# Barcode -> cell type
-
-
-def read_cell_type_table(path: str | Path) -> pd.Series:
-    """A 2-column barcode, cell_type table (TSV or CSV, gz ok) -> Series barcode -> cell type.
-
-    The first line is a header when its first field looks like a barcode column name
-    (barcode, cell, cell_id, ... or empty) or its second like a cell-type column name
-    (cell_type, celltype, cluster, label, ...); otherwise it is data. Extra columns are
-    ignored. A barcode listed twice with the same cell type is kept once; with different cell
-    types it is an :class:`InputError` naming the line.
-    """
-    path = Path(path)
-    sep = _sniff_sep(path)
-    table = read_string_table(path, sep=sep, header=None)
-    if table.shape[1] < 2:
-        raise InputError("expected 2 columns (barcode, cell_type)", path, 1)
-    first = [str(v).strip().lower() if pd.notna(v) else "" for v in table.iloc[0, :2]]
-    header = first[0] in _BARCODE_HEADERS or first[1] in _CELL_TYPE_HEADERS
-    lines = np.arange(len(table)) + 1
-    if header:
-        table, lines = table.iloc[1:], lines[1:]
-    blank = table.isna().all(axis=1).to_numpy()
-    table, lines = table.loc[~blank], lines[~blank]
-    missing = table.iloc[:, :2].isna().any(axis=1).to_numpy()
-    if missing.any():
-        raise InputError(
-            "missing barcode or cell type", path, int(lines[np.flatnonzero(missing)[0]])
-        )
-    barcodes = table.iloc[:, 0].str.strip().to_numpy()
-    cell_types = table.iloc[:, 1].str.strip().to_numpy()
-    series = pd.Series(cell_types, index=pd.Index(barcodes, name="barcode"), name="cell_type")
-    dup = series.index.duplicated(keep="first")
-    if dup.any():
-        first_type = series[~dup]
-        conflict = dup & (first_type.reindex(series.index).to_numpy() != cell_types)
-        if conflict.any():
-            i = int(np.flatnonzero(conflict)[0])
-            raise InputError(
-                f"barcode {barcodes[i]!r} is listed with cell type {cell_types[i]!r} and, earlier, "
-                f"{first_type[barcodes[i]]!r}",
-                path,
-                int(lines[i]),
-            )
-        series = series[~dup]
-    if series.empty:
-        raise InputError("no barcodes", path)
-    return series
-
-
-def _as_mapping(cell_types: Mapping[str, str] | pd.Series | str | Path) -> pd.Series:
-    if isinstance(cell_types, (str, Path)):
-        return read_cell_type_table(cell_types)
-    series = pd.Series(cell_types, dtype=object)
-    series.index = series.index.astype(str)
-    return series.astype(str)
 
 
 # --------------------------------------------------------------------------------------------
@@ -168,7 +76,7 @@ def read_gene_table(
     path = Path(path)
     if transform not in ("none", "log10cpm", "log1p"):
         raise InputError(f"transform must be 'none', 'log10cpm' or 'log1p', not {transform!r}")
-    sep = _sniff_sep(path)
+    sep = sniff_separator(path)
     table = read_string_table(path, sep=sep)
     columns = [str(c) for c in table.columns]
     gene_column = gene_column or _pick_column(columns, _GENE_COLUMNS) or columns[0]
@@ -206,7 +114,7 @@ def read_gene_table(
         )
     series = pd.Series(
         values,
-        index=pd.Index(strip_ensembl_version(genes.str.strip()), name="gene"),
+        index=pd.Index(strip_versions(genes.str.strip()), name="gene"),
         name=value_column,
     )
     dup = series.index.duplicated(keep=False)
@@ -261,7 +169,7 @@ def log10_cpm(counts: pd.DataFrame, source: str | Path | None = None) -> pd.Data
 
 def read_pseudobulk(
     path: str | Path,
-    cell_types: Mapping[str, str] | pd.Series | str | Path | None = None,
+    cell_types: CellTypes | None = None,
     *,
     name: str | None = None,
     cell_type_column: str | None = None,
@@ -276,8 +184,9 @@ def read_pseudobulk(
     10x inputs keep only "Gene Expression" features and are indexed by gene name (by feature
     id with ``gene_ids=True``); rows sharing a gene are summed (UMI counts add up).
     ``cell_types``: None (all cells form one pseudobulk named ``name`` or the file stem), or a
-    barcode -> cell type mapping or table path (:func:`read_cell_type_table`); for ``.h5ad``,
-    ``cell_type_column`` in obs may be given instead. Cells without a cell type are ignored.
+    barcode -> cell type mapping or table path (:func:`getx.io.cells.read_cell_type_table`);
+    for ``.h5ad``, ``cell_type_column`` in obs may be given instead. Cells without a cell type
+    are ignored.
     """
     path = Path(path)
     if not path.exists():
@@ -295,7 +204,7 @@ def read_pseudobulk(
     default_name = name or _stem(path)
     grouping = _Grouping(
         path,
-        None if cell_types is None else _as_mapping(cell_types),
+        None if cell_types is None else cell_type_mapping(cell_types),
         default_name,
         cell_type_column,
     )
@@ -362,26 +271,18 @@ class _Grouping:
                     self.path,
                     n_absent,
                 )
-        labels = pd.Series(labels, dtype=object)
-        has = labels.notna().to_numpy()
-        if not has.any():
+        names, codes = cell_type_codes(labels)
+        if not names:
             raise InputError(
                 "no cell of the matrix has a cell type (do the barcodes match?)", self.path
             )
-        self.names = sorted(pd.unique(labels[has].astype(str)))
-        codes = pd.Index(self.names).get_indexer(labels.astype(str).to_numpy())
-        codes[~has] = -1
-        self.n_cells = np.bincount(codes[has], minlength=len(self.names)).tolist()
+        self.names = names
+        self.n_cells = np.bincount(codes[codes >= 0], minlength=len(names)).tolist()
         return codes
 
     def indicator(self, codes: np.ndarray):
         """Sparse cells x cell types 0/1 matrix."""
-        import scipy.sparse as sp
-
-        cells = np.flatnonzero(codes >= 0)
-        return sp.csr_matrix(
-            (np.ones(len(cells)), (cells, codes[cells])), shape=(len(codes), len(self.names))
-        )
+        return cell_type_indicator(codes, len(self.names))
 
 
 def _read_text_matrix(
@@ -389,7 +290,7 @@ def _read_text_matrix(
 ) -> pd.DataFrame:
     if layer is not None:
         raise InputError("layer applies to .h5ad input only", path)
-    sep = _sniff_sep(path)
+    sep = sniff_separator(path)
     with open_text(path) as handle:
         header = handle.readline().rstrip("\r\n").split(sep)
         first_row = handle.readline().rstrip("\r\n").split(sep)
@@ -480,13 +381,9 @@ def _raise_bad_cell(path: Path, sep: str, rows_done: int, chunksize: int, err: E
 
 
 def _read_h5ad(path: Path, grouping: _Grouping, *, layer=None, gene_ids=False) -> pd.DataFrame:
-    import anndata
     import scipy.sparse as sp
 
-    try:
-        adata = anndata.read_h5ad(path)
-    except Exception as err:  # anndata raises many types for corrupt files
-        raise InputError(f"cannot read AnnData: {err}", path) from None
+    adata = read_h5ad(path)
     X = adata.X if layer is None else adata.layers.get(layer)
     if X is None:
         raise InputError(f"no {'X' if layer is None else 'layer ' + repr(layer)} matrix", path)
@@ -648,7 +545,7 @@ def match_genes(genes: pd.Index, annotation: pd.DataFrame, n_examples: int = 10)
             raise InputError(f"annotation lacks column {col!r}")
     genes = pd.Index(genes).astype(str)
     ann = annotation[["gene_id", "gene_name"]].dropna().astype(str).drop_duplicates()
-    by_id = pd.Series(ann["gene_id"].to_numpy(), index=strip_ensembl_version(ann["gene_id"]))
+    by_id = pd.Series(ann["gene_id"].to_numpy(), index=strip_versions(ann["gene_id"]))
     by_id = by_id[~by_id.index.duplicated()]
     names = ann.drop_duplicates("gene_id")
     ambiguous = names["gene_name"].duplicated(keep=False)
@@ -660,7 +557,7 @@ def match_genes(genes: pd.Index, annotation: pd.DataFrame, n_examples: int = 10)
     by_name = pd.Series(names["gene_id"].to_numpy(), index=names["gene_name"].to_numpy())
     by_name = by_name[~by_name.index.duplicated()]
 
-    stripped = strip_ensembl_version(genes)
+    stripped = strip_versions(genes)
     id_hit = by_id.reindex(stripped).to_numpy()
     name_hit = by_name.reindex(genes).to_numpy()
     has_id = pd.notna(id_hit)

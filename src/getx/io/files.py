@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
+from getx.errors import InputError
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -60,6 +62,30 @@ def compression(path: str | Path) -> str | None:
     return "gzip" if is_gzipped(path) else None
 
 
+def sniff_separator(path: str | Path) -> str:
+    """Tab if the first non-empty line has a tab, else comma: users hand in TSV and CSV alike."""
+    with open_text(path) as handle:
+        for line in handle:
+            if line.strip():
+                return "\t" if "\t" in line else ","
+    raise InputError("empty file", Path(path))
+
+
+def require_columns(fields: list[str], names: tuple[str, ...], path: Path, line: int) -> None:
+    """An :class:`InputError` naming the line unless it has at least the ``names`` columns.
+
+    Line-by-line readers check this before indexing into ``fields``, so a short line is
+    reported as such rather than as an IndexError.
+    """
+    if len(fields) < len(names):
+        raise InputError(
+            f"expected at least {len(names)} tab-separated columns ({', '.join(names)}), "
+            f"found {len(fields)}",
+            path=path,
+            line=line,
+        )
+
+
 def read_string_table(
     path: str | Path, sep: str, header: int | None = 0, skiprows: int = 0
 ) -> pd.DataFrame:
@@ -68,8 +94,6 @@ def read_string_table(
     Readers validate and convert the values themselves, so that an error can name the line.
     """
     import pandas as pd
-
-    from getx.errors import InputError
 
     try:
         return pd.read_csv(

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import atomic_output, open_text
+from getx.io.files import atomic_output, open_text, require_columns
 from getx.io.genome import Genome, chrom_alias, harmonise_chroms, read_chrom_sizes
 
 log = logging.getLogger(__name__)
@@ -103,13 +103,7 @@ def _parse(path: Path) -> pd.DataFrame:
             fields = line.split("\t")
             if len(fields) < 3:
                 fields = line.split()
-            if len(fields) < 3:
-                raise InputError(
-                    f"expected at least 3 tab-separated columns (chrom, start, end), "
-                    f"found {len(fields)}",
-                    path=path,
-                    line=lineno,
-                )
+            require_columns(fields, ("chrom", "start", "end"), path, lineno)
             chrom, s, e = fields[0], fields[1].strip(), fields[2].strip()
             if not (_is_int(s) and _is_int(e)):
                 if not seen_data and not (_is_int(s) or _is_int(e)):

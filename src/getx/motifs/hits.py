@@ -19,51 +19,11 @@ import pandas as pd
 
 from getx.errors import InputError
 from getx.io.files import open_text
+from getx.io.intervals import IntervalIndex
 
 log = logging.getLogger(__name__)
 
 HIT_COLUMNS = ["chrom", "start", "end", "archetype", "score", "strand", "motif"]
-
-
-def _region_index(regions: pd.DataFrame) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """chrom -> (row indices, starts, ends), sorted by start."""
-    for col in ("chrom", "start", "end"):
-        if col not in regions.columns:
-            raise InputError(f"regions lack the column {col!r}")
-    out = {}
-    chroms = regions["chrom"].astype(str).to_numpy()
-    starts = regions["start"].to_numpy(dtype=np.int64)
-    ends = regions["end"].to_numpy(dtype=np.int64)
-    for chrom in pd.unique(chroms):
-        rows = np.flatnonzero(chroms == chrom)
-        rows = rows[np.argsort(starts[rows], kind="stable")]
-        out[chrom] = (rows, starts[rows], ends[rows])
-    return out
-
-
-def _add_chunk(
-    out: np.ndarray,
-    regs: tuple[np.ndarray, np.ndarray, np.ndarray],
-    h_start: np.ndarray,
-    h_end: np.ndarray,
-    h_cluster: np.ndarray,
-    h_score: np.ndarray,
-) -> None:
-    """Add the hits of one chromosome piece (sorted by start) to the overlapping regions."""
-    rows, r_start, r_end = regs
-    if len(h_start) == 0 or len(rows) == 0:
-        return
-    max_w = int((h_end - h_start).max())
-    # Candidates for region r: hits starting in [r.start - max_w + 1, r.end); then end > r.start.
-    lo = np.searchsorted(h_start, r_start - max_w + 1, side="left")
-    hi = np.searchsorted(h_start, r_end, side="left")
-    n = hi - lo
-    if n.sum() == 0:
-        return
-    reg = np.repeat(np.arange(len(rows)), n)
-    hit = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n) + np.repeat(lo, n)
-    ok = h_end[hit] > r_start[reg]
-    np.add.at(out, (rows[reg[ok]], h_cluster[hit[ok]]), h_score[hit[ok]])
 
 
 def aggregate_hit_bed(
@@ -80,7 +40,7 @@ def aggregate_hit_bed(
     is not in ``clusters`` are skipped (and counted in the log).
     """
     path = Path(path)
-    index = _region_index(regions)
+    index = IntervalIndex(regions)
     cl_index = {c: i for i, c in enumerate(clusters)}
     out = np.zeros((len(regions), len(clusters)), dtype=np.float64)
     seen: set[str] = set()
@@ -126,11 +86,10 @@ def aggregate_hit_bed(
                         )
                     last_start = int(s[-1])
                     if chrom in index:
-                        keep = cl[b0:b1] >= 0
-                        _add_chunk(
-                            out, index[chrom], s[keep], ends[b0:b1][keep], cl[b0:b1][keep],
-                            scores[b0:b1][keep],
-                        )  # fmt: skip
+                        keep = np.flatnonzero(cl[b0:b1] >= 0) + b0
+                        # Pairs come hit by hit, so each region adds its hits in file order.
+                        hit, row = index.overlaps(chrom, starts[keep], ends[keep])
+                        np.add.at(out, (row, cl[keep[hit]]), scores[keep[hit]])
                 line0 += len(chunk)
         except (ValueError, pd.errors.ParserError) as e:
             if isinstance(e, InputError):
