@@ -75,15 +75,45 @@ class IntervalIndex:
         if table is None or len(starts) == 0:
             return empty
         starts = np.asarray(starts, np.int64)
-        first = np.searchsorted(table.reach, starts, side="right")
-        last = np.searchsorted(table.starts, np.asarray(ends, np.int64), side="left")
-        n = np.maximum(last - first, 0)
-        total = int(n.sum())
-        if total == 0:
-            return empty
-        query = np.repeat(np.arange(len(starts)), n)
-        candidate = np.repeat(first, n) + np.arange(total) - np.repeat(np.cumsum(n) - n, n)
-        # Between first and last an interval may still end before the query starts (a long
-        # earlier interval raised the running maximum): drop those.
-        keep = table.ends[candidate] > starts[query]
+        ends = np.asarray(ends, np.int64)
+        if len(starts) > len(table.starts) and (np.diff(starts) >= 0).all():
+            # Many queries sorted by start (a motif-hit file): search the table's fewer
+            # intervals among the queries (work in intervals and pairs, not in queries).
+            query, candidate = _by_interval(table, starts, ends)
+        else:
+            query, candidate = _by_query(table, starts, ends)
+        # Candidates are bounds: an interval may still end before the query starts (a long
+        # earlier interval raised the running maximum) or start after the query ends (the
+        # widest query bounded the search): drop those.
+        keep = (table.ends[candidate] > starts[query]) & (table.starts[candidate] < ends[query])
         return query[keep], table.rows[candidate[keep]]
+
+
+def _ranges(first: np.ndarray, last: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (i, k) with first[i] <= k < last[i], grouped by i in order."""
+    n = np.maximum(last - first, 0)
+    total = int(n.sum())
+    owner = np.repeat(np.arange(len(n)), n)
+    return owner, np.repeat(first, n) + np.arange(total) - np.repeat(np.cumsum(n) - n, n)
+
+
+def _by_query(
+    table: _ChromIntervals, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate (query, interval) pairs found query by query in the table."""
+    first = np.searchsorted(table.reach, starts, side="right")
+    last = np.searchsorted(table.starts, ends, side="left")
+    return _ranges(first, last)
+
+
+def _by_interval(
+    table: _ChromIntervals, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same candidates found interval by interval among queries sorted by start, then put
+    in query order (a stable sort keeps the table's order within a query)."""
+    widest = int((ends - starts).max())
+    first = np.searchsorted(starts, table.starts - widest, side="right")
+    last = np.searchsorted(starts, table.ends, side="left")
+    candidate, query = _ranges(first, last)
+    order = np.argsort(query, kind="stable")
+    return query[order], candidate[order]
