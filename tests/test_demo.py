@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from getx.demo import DemoOptions, choose_holdouts, discover_inputs, run_demo
+from getx.demo import DemoOptions, run_demo
 from getx.errors import InputError
+from getx.prepare import discover_inputs
+from getx.train.evaluate import choose_holdouts
 
 TINY = DemoOptions(preset="tiny", pretrain_epochs=1, finetune_epochs=3, regions=64, progress=False)
 
@@ -153,6 +155,34 @@ def test_data_folder_runs_the_same_pipeline_on_given_files(demo, tmp_path):
     assert summary["holdout_cell_types"] == ["ct1"] and "files in" in summary["source"]
 
 
+def test_evaluate_command_scores_runs_on_their_own_split_as_the_demo_did(demo, tmp_path):
+    from typer.testing import CliRunner
+
+    from getx.cli import app
+
+    finetune, mlp = demo.out / "runs" / "finetune", demo.out / "runs" / "mlp"
+    args = ["evaluate", str(finetune), str(demo.store), "--out", str(tmp_path), "--compare", mlp]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    names = {str(finetune): "GET (finetuned)", str(mlp): "per-region MLP"}
+    for name in ("scores.tsv", "per_cell_type.tsv", "predictions.tsv"):
+        mine = pd.read_csv(tmp_path / name, sep="\t")
+        if "model" in mine:
+            mine["model"] = mine["model"].replace(names)
+        pd.testing.assert_frame_equal(mine, pd.read_csv(demo.out / name, sep="\t"))
+
+
+def test_evaluating_a_run_does_not_import_the_demo():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, getx.cli, getx.train.evaluate, getx.train.predict; "
+        "assert not [m for m in sys.modules if m.startswith('getx.demo')], sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_discover_inputs_names_what_is_missing(tmp_path):
     (tmp_path / "genome.fa").write_text(">chr1\nACGT\n")
     (tmp_path / "genes.gtf").write_text("")
@@ -170,7 +200,7 @@ def test_holdout_chromosome_takes_about_a_fifth_of_the_genes(demo):
     from getx.store import open_store
 
     store = open_store(demo.store)
-    chroms, cells = choose_holdouts(store, DemoOptions())
+    chroms, cells = choose_holdouts(store)
     gene_chroms = store.regions["chrom"].to_numpy()[store.genes["region"].to_numpy()]
     shares = pd.Series(gene_chroms).value_counts(normalize=True)
     assert abs(shares[chroms[0]] - 0.2) == (shares - 0.2).abs().min()

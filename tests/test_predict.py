@@ -10,9 +10,10 @@ import torch
 from getx.errors import InputError
 from getx.store import open_store
 from getx.train.commands import predict as predict_command
+from getx.train.config import DataConfig
 from getx.train.predict import COLUMNS, load_model, predict
 from getx.train.run import TrainConfig, train
-from getx.train.synthetic import make_synthetic_store
+from synthetic import make_synthetic_store
 
 TINY = {"embed_dim": 32, "depth": 2, "num_heads": 4, "drop_path": 0.0}
 
@@ -25,10 +26,7 @@ def trained(tmp_path_factory):
     cfg = TrainConfig(
         store=str(store),
         out=str(root / "run"),
-        regions=16,
-        step=8,
-        holdout_chroms=["chr2"],
-        drop_zero_accessibility=True,
+        data=DataConfig(regions=16, step=8, holdout_chroms=["chr2"], drop_zero_accessibility=True),
         epochs=2,
         lr=1e-3,
         model=TINY,
@@ -98,7 +96,7 @@ def test_prediction_at_chromosome_end_equals_hand_built_padded_window(trained):
 def test_predict_command_writes_tsv(trained, tmp_path):
     store_path, run = trained
     out = tmp_path / "pred.tsv"
-    predict_command(run / "checkpoints" / "last.ckpt", store_path, "open", out)
+    predict_command(run / "checkpoints" / "last.ckpt", store_path, out, ["open"])
     table = pd.read_csv(out, sep="\t")
     assert list(table.columns) == COLUMNS and len(table) > 0
 
@@ -113,3 +111,68 @@ def test_predict_rejects_other_features_and_non_checkpoints(trained, tmp_path):
     torch.save({"model": {"x": torch.zeros(1)}}, bogus)
     with pytest.raises(InputError, match=r"w\.pth: not a getx training checkpoint"):
         load_model(bogus)
+
+
+def test_predict_writes_genes_by_cell_types_h5ad_beside_the_tsv(trained, tmp_path):
+    import anndata
+    from typer.testing import CliRunner
+
+    from getx.cli import app
+
+    store_path, run = trained
+    runner = CliRunner()
+    h5ad, tsv = tmp_path / "pred.h5ad", tmp_path / "pred.tsv"
+    for out in (h5ad, tsv):
+        args = ["predict", str(run), str(store_path), "open", "mixed", "-o", str(out)]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+    table = pd.read_csv(tsv, sep="\t")
+    assert list(table["cell_type"].unique()) == ["open", "mixed"]
+    pd.testing.assert_frame_equal(
+        table, load_model(run).predict_cell_types(store_path, ["open", "mixed"]), check_dtype=False
+    )
+    adata = anndata.read_h5ad(h5ad)
+    assert list(adata.var_names) == ["open", "mixed"]
+    assert adata.var["held_out_cell_type"].tolist() == [False, False]
+    assert adata.uns["getx"]["holdout_chroms"].tolist() == ["chr2"]
+    obs = adata.obs
+    assert (obs["held_out_chromosome"] == (obs["chrom"] == "chr2")).all()
+    assert obs.index.is_unique
+    # every (gene row, cell type) of the table sits at its place; nothing predicted elsewhere
+    key = ["gene_id", "strand", "region"]
+    row = pd.MultiIndex.from_frame(obs[key].astype({"region": int})).get_indexer(
+        pd.MultiIndex.from_frame(table[key])
+    )
+    col = adata.var_names.get_indexer(table["cell_type"])
+    assert (row >= 0).all()
+    np.testing.assert_allclose(adata.X[row, col], table["predicted"], rtol=1e-6)
+    observed = adata.layers["observed"][row, col]
+    np.testing.assert_allclose(observed, table["observed"], rtol=1e-6)  # NaN where unmeasured
+    assert np.isnan(adata.X).sum() == adata.X.size - len(table)
+    # a gene whose TSS region is closed in "mixed" has a prediction in "open" only
+    closed = np.isnan(adata.X[:, 1]) & ~np.isnan(adata.X[:, 0])
+    assert closed.any()
+    args = ["predict", str(run), str(store_path), "-o", str(tsv), "--format", "x"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "format 'x' is not one of" in result.output
+
+
+def test_anndata_keeps_each_gene_row_and_the_split():
+    from getx.train.predict import to_anndata
+
+    rows = [  # one gene with TSSs in two regions, and a second gene; two cell types
+        ("G1", "A", "a", 5, "chr1", 100, 500, "+", 1.5, 2.0),
+        ("G1", "A", "a", 9, "chr1", 900, 1300, "+", 0.5, np.nan),
+        ("G2", "B", "a", 9, "chr1", 900, 1300, "-", 2.5, 3.0),
+        ("G1", "A", "b", 9, "chr1", 900, 1300, "+", 0.75, 0.25),
+        ("G3", "C", "b", 2, "chr2", 10, 400, "+", 1.0, 1.0),
+    ]
+    adata = to_anndata(pd.DataFrame(rows, columns=COLUMNS), ["chr2"], ["b"])
+    assert list(adata.obs_names) == ["G1", "G1-1", "G2", "G3"]
+    assert adata.obs["region"].tolist() == [5, 9, 9, 2]
+    assert adata.obs["held_out_chromosome"].tolist() == [False, False, False, True]
+    assert adata.var["held_out_cell_type"].tolist() == [False, True]
+    np.testing.assert_array_equal(adata.X, [[1.5, np.nan], [0.5, 0.75], [2.5, np.nan], [np.nan, 1]])
+    np.testing.assert_array_equal(
+        adata.layers["observed"], [[2.0, np.nan], [np.nan, 0.25], [3.0, np.nan], [np.nan, 1.0]]
+    )

@@ -1,4 +1,4 @@
-"""End-to-end store building: the embedded example, B-cell peaks on real hg38 chr2, K562 chr22."""
+"""End-to-end store building: a simulated folder, B-cell peaks on real hg38 chr2, K562 chr22."""
 
 from __future__ import annotations
 
@@ -115,27 +115,38 @@ def test_cell_type_without_expression_is_an_error(tmp_path):
     assert not (tmp_path / "x.zarr").exists()
 
 
-def test_example_through_the_cli(tmp_path):
+def test_simulated_folder_through_the_cli(tmp_path):
+    """`getx simulate --preset tiny` then `getx prepare --data`: a store in seconds."""
+    from getx.prepare import discover_inputs
+    from getx.simulate import PRESETS
+
     runner = CliRunner()
-    out = tmp_path / "example" / "store.zarr"
-    result = runner.invoke(app, ["prepare", "--example", "--out", str(out)])
+    sim, out = tmp_path / "sim", tmp_path / "sim.zarr"
+    result = runner.invoke(app, ["simulate", "--out", str(sim), "--preset", "tiny"])
+    assert result.exit_code == 0, result.output
+    # A bad value deep in the pipeline (the motif scan's threshold) is one line, exit code 2.
+    prepare_args = ["prepare", "--out", str(out), "--data", str(sim)]
+    result = runner.invoke(app, [*prepare_args, "--p-value", "2"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "p-value" in result.output.splitlines()[-1] and not out.exists()
+    result = runner.invoke(app, prepare_args)
     assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["inspect", "--json", str(out)])
     assert result.exit_code == 0, result.output
     info = json.loads(result.output)
-    assert info["regions"] > 100
-    assert info["cell_types"] == ["erythroid", "myeloid"]
-    assert info["genes_with_tss_regions"] == 48  # every example gene has its promoter peak
+    assert info["regions"] == PRESETS["tiny"].n_regions
+    assert info["cell_types"] == ["ct1", "ct2", "ct3"]
+    genes = pd.read_csv(sim / "truth" / "genes.tsv", sep="\t")
+    assert info["genes_with_tss_regions"] == genes["gene_id"].nunique()  # each has its promoter
     assert 0 < info["nonzero_feature_fraction"] < 1
-    store = open_store(out)
-    # Planted GATA motifs are found: the GATA cluster is non-zero in some regions.
-    gata = [i for i, name in enumerate(store.feature_names) if "GATA" in name.upper()]
-    assert gata and store.read_features()[:, gata].sum() > 0
+    found = discover_inputs(sim)
+    assert found.accessibility == {ct: sim / f"peaks.{ct}.bed" for ct in info["cell_types"]}
+    assert found.expression == {ct: sim / f"rna.{ct}.csv" for ct in info["cell_types"]}
 
 
 def test_every_subcommand_has_help():
     runner = CliRunner()
     commands = ["prepare", "inspect", "fetch-reference", "simulate", "pretrain", "finetune"]
-    for command in [*([c] for c in commands), ["predict"], ["motifs", "cluster"]]:
+    for command in [*([c] for c in commands), ["predict"], ["evaluate"], ["motifs", "cluster"]]:
         result = runner.invoke(app, [*command, "--help"])
         assert result.exit_code == 0 and "Usage" in result.output

@@ -11,7 +11,7 @@ import torch
 from getx.model import GETModel, ModelConfig, count_parameters
 from getx.train.optim import build_optimizer, cosine_factor, param_groups
 from getx.train.run import TrainConfig, train
-from getx.train.synthetic import make_synthetic_store
+from synthetic import make_synthetic_store
 
 TINY = {"embed_dim": 32, "depth": 2, "num_heads": 4, "drop_path": 0.0, "mlp_hidden": [64, 32]}
 
@@ -49,7 +49,7 @@ def _config(store, out, **overrides) -> TrainConfig:
         "seed": 0,
     }
     values.update(overrides)
-    return TrainConfig(**values)
+    return TrainConfig.from_dict(values)  # DataConfig's fields at the top level too
 
 
 def _metrics(run) -> pd.DataFrame:
@@ -174,6 +174,55 @@ def test_accessibility_task_learns_from_motifs(store, tmp_path):
     assert "val_pearson/chrom=chr4" in m
 
 
+def test_a_new_head_is_one_class_and_one_registry_entry(store, tmp_path, monkeypatch):
+    from torch import nn
+
+    from getx.model import load_weights
+    from getx.model.heads import HEADS, Head
+    from getx.train.predict import load_model
+
+    class OpenHead(Head):
+        """Whether a region is accessible, from motifs alone: sigmoid(Linear(D -> 1)), MSE."""
+
+        task = "open"
+        layer_name = "head_open"
+        target = "accessible"
+        sees_accessibility = False
+        loss_kind = "mse"
+
+        @classmethod
+        def width(cls, n_features: int) -> int:
+            return 1
+
+        def forward(self, h):
+            return torch.sigmoid(nn.Linear.forward(self, h)).squeeze(-1)
+
+    monkeypatch.setitem(HEADS, "open", OpenHead)
+    pre = train(_config(store, tmp_path / "pre", task="pretrain", regions=16, step=16))
+    run = train(
+        _config(
+            store,
+            tmp_path / "open",
+            task="open",
+            regions=16,
+            step=16,
+            init_checkpoint=str(pre / "checkpoints" / "last.ckpt"),
+            lora_rank=2,
+        )
+    )
+    m = _metrics(run)
+    assert math.isfinite(_last(m, "val_loss")) and "val_pearson/chrom=chr4" in m
+    predictor = load_model(run)
+    model = predictor.model
+    assert isinstance(model.head, OpenHead) and model.head.weight.requires_grad  # LoRA trains it
+    state = model.state_dict()
+    assert "head_open.weight" in state and "mask_token" not in state
+    # its weights are a head's: a finetuned model's encoder loads into a pretraining model
+    again = GETModel(ModelConfig.from_dict({**predictor.hparams["model"], "task": "pretrain"}))
+    report = load_weights(again, state, backbone_only=True)
+    assert report.missing == [] and report.unexpected == []
+
+
 def test_resume_continues_and_interrupt_checkpoints(store, tmp_path):
     import lightning as L  # noqa: N812
 
@@ -228,8 +277,9 @@ def test_finetune_command_with_small_preset(store, tmp_path):
     import yaml
 
     config = yaml.safe_load((out / "config.yaml").read_text())
-    assert config["preset"] == "small" and config["drop_zero_accessibility"] is True
-    assert config["min_context"] == 4 and config["model"]["motif_dropout"] == 0.2
+    # the small preset's settings, as the library's TrainConfig defaults are
+    assert config["preset"] == "small" and config["data"]["drop_zero_accessibility"] is False
+    assert config["data"]["min_context"] == 4 and config["model"]["motif_dropout"] == 0.2
     ckpt = torch.load(out / "checkpoints" / "last.ckpt", weights_only=True)
     assert ckpt["hyper_parameters"]["model"]["embed_dim"] == 256
     assert ckpt["hyper_parameters"]["model"]["motif_dropout"] == 0.2
@@ -280,7 +330,7 @@ def test_expression_head_starts_at_the_training_label_mean(store, tmp_path):
 
     config = _config(store, tmp_path / "run", max_steps=1, lr=1e-9, warmup_steps=0)
     run = train(config)
-    data = prepare_data(open_store(store), config.data_config())
+    data = prepare_data(open_store(store), config.data)
     mean = data.training_label_mean()
     labelled = [ct.labels[ct.tss] for ct in data.cells]  # every cell type's TSS labels
     assert 0 < mean < max(float(v.max()) for v in labelled)

@@ -9,6 +9,7 @@ from conftest import bcell_chr2_inputs
 from getx.prepare import prepare
 from getx.store import open_store
 from getx.train import TrainConfig, load_model, train
+from getx.train.config import DataConfig
 from getx.train.data import prepare_data
 
 
@@ -20,8 +21,7 @@ def test_small_model_learns_on_real_bcell_store(tmp_path):
         out=str(tmp_path / "run"),
         preset="small",
         model={"embed_dim": 64, "depth": 2, "num_heads": 4},
-        regions=16,
-        step=4,
+        data=DataConfig(regions=16, step=4),
         batch_size=8,
         epochs=40,
         lr=1e-3,
@@ -37,7 +37,7 @@ def test_small_model_learns_on_real_bcell_store(tmp_path):
     assert len(losses) == 40
     # The head starts at the mean label, so compare with the best constant prediction: the model
     # must learn more than the mean from the real features.
-    data = prepare_data(open_store(store), config.data_config())
+    data = prepare_data(open_store(store), config.data)
     windows = data.dataset("train", "expression")
     labels = np.concatenate([w["y"][w["tss"]].numpy() for w in windows])
     mean = labels.mean()

@@ -8,20 +8,40 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperGroup
 
 from getx.motifs import commands as motif_commands
 from getx.simulate import commands as simulate_commands
 from getx.structures import commands as structures_commands
 from getx.train import commands as train_commands
 
+log = logging.getLogger("getx")
+
+
+class _Commands(TyperGroup):
+    """The ``getx`` group: bad input ends with one line and exit code 2, never a traceback.
+
+    Bad input is :class:`getx.errors.InputError` and every other ``ValueError`` (a setting out
+    of range, an unknown name) or missing file raised by the library; ``--verbose`` logs the
+    traceback too.
+    """
+
+    def invoke(self, ctx: typer.Context):
+        try:
+            return super().invoke(ctx)
+        except (ValueError, FileNotFoundError) as error:
+            log.debug("traceback of the error below", exc_info=True)
+            typer.echo(f"Error: {' '.join(str(error).splitlines())}", err=True)
+            raise typer.Exit(2) from None
+
+
 app = typer.Typer(
+    cls=_Commands,
     help="getx: GET, the general expression transformer. Build datasets, train, predict, explain.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
 )
-
-log = logging.getLogger("getx")
 
 
 @app.callback()
@@ -182,33 +202,29 @@ def prepare(
     peak_width: Annotated[
         int | None, typer.Option(help="Resize peaks to this width around the summit (GET: 400).")
     ] = None,
-    example: Annotated[
-        bool, typer.Option(help="Generate a small example dataset beside --out and prepare it.")
-    ] = False,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            help="A folder laid out as `getx simulate` writes one (one genome, one .gtf, "
+            "peaks.bed, and per cell type peaks.<ct>.bed + rna.<ct>.csv), instead of --peaks, "
+            "--genome, --annotation, --accessibility and --expression."
+        ),
+    ] = None,
 ) -> None:
     """Build a region store: motif features, accessibility and expression labels per cell type."""
     from rich.progress import Progress
 
-    from getx.prepare import PrepareInputs, PrepareOptions
+    from getx.prepare import PrepareInputs, PrepareOptions, discover_inputs
     from getx.prepare import prepare as run_prepare
 
-    if example:
-        from getx.example import write_example
-
-        files = write_example(out.parent / (out.name + ".inputs"))
-        inputs = PrepareInputs(
-            peaks=files.peaks,
-            genome=files.genome,
-            annotation=files.annotation,
-            accessibility=files.accessibility,
-            expression=files.expression,
-        )
+    if data is not None:
+        inputs = discover_inputs(data, motifs)
     else:
         missing = [n for n, v in (("--peaks", peaks), ("--annotation", annotation)) if v is None]
         if genome is None and chrom_sizes is None:
             missing.append("--genome (or --chrom-sizes)")
         if missing:
-            raise typer.BadParameter(f"missing {', '.join(missing)} (or use --example)")
+            raise typer.BadParameter(f"missing {', '.join(missing)} (or use --data)")
         inputs = PrepareInputs(
             peaks=peaks,
             genome=genome,
@@ -319,6 +335,7 @@ app.command()(simulate_commands.simulate)
 app.command()(train_commands.pretrain)
 app.command()(train_commands.finetune)
 app.command()(train_commands.predict)
+app.command()(train_commands.evaluate)
 
 motifs_app = typer.Typer(help="Motif sets: clustering into archetypes.", no_args_is_help=True)
 motifs_app.command("cluster")(motif_commands.cluster)
@@ -327,11 +344,5 @@ app.add_typer(structures_commands.app, name="structures")
 
 
 def run() -> None:
-    """Entry point: bad input ends with its message, not a traceback."""
-    from getx.errors import InputError
-
-    try:
-        app()
-    except (InputError, FileNotFoundError) as error:
-        logging.getLogger("getx").error("%s", error)
-        raise SystemExit(2) from None
+    """Entry point of the ``getx`` command."""
+    app()

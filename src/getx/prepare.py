@@ -283,3 +283,64 @@ def _stem(path: Path) -> str:
     for suffix in (".gz", ".bed", ".narrowPeak", ".bedgraph", ".tsv", ".txt"):
         name = name.removesuffix(suffix)
     return name
+
+
+# What discover_inputs recognises in a folder, by file name.
+GENOME_SUFFIXES = (".fa", ".fasta", ".fna", ".fa.gz", ".fasta.gz", ".fna.gz", ".2bit")
+TABLE_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".txt.gz")
+BED_SUFFIXES = (".bed", ".bed.gz", ".bedgraph", ".bedgraph.gz", ".narrowPeak", ".narrowPeak.gz")
+
+
+def discover_inputs(folder: str | Path, motifs: str = "jaspar2024") -> PrepareInputs:
+    """``PrepareInputs`` from a folder laid out as ``getx simulate`` writes it.
+
+    One genome (FASTA or 2bit), one GTF, the union peaks ``peaks.bed`` (or ``peaks.narrowPeak``),
+    and per cell type ``peaks.<ct>.bed`` (a count column) and ``rna.<ct>.csv``/``.tsv``. Cell types
+    are those with both files.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError("not a folder", folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file())
+
+    def one(kind: str, matches: list[Path]) -> Path:
+        if len(matches) != 1:
+            found = ", ".join(p.name for p in matches) or "none"
+            raise InputError(f"expected exactly one {kind} file, found {found}", folder)
+        return matches[0]
+
+    def named(stem: str, suffixes: tuple[str, ...]) -> dict[str, Path]:
+        out = {}
+        for p in files:
+            for suffix in suffixes:
+                if p.name.startswith(stem + ".") and p.name.endswith(suffix):
+                    middle = p.name[len(stem) + 1 : -len(suffix)]
+                    if middle:
+                        out[middle] = p
+        return out
+
+    genome = one(
+        "genome (.fa/.fasta/.fna[.gz]/.2bit)",
+        [p for p in files if p.name.endswith(GENOME_SUFFIXES)],
+    )
+    annotation = one(
+        "annotation (.gtf[.gz])", [p for p in files if p.name.endswith((".gtf", ".gtf.gz"))]
+    )
+    union = [p for p in files if p.name in {"peaks" + s for s in BED_SUFFIXES}]
+    accessibility = named("peaks", BED_SUFFIXES)
+    expression = named("rna", TABLE_SUFFIXES)
+    cell_types = sorted(set(accessibility) & set(expression))
+    if not cell_types:
+        raise InputError(
+            "no cell type has both peaks.<ct>.bed (counts) and rna.<ct>.csv; "
+            f"found peaks for {sorted(accessibility)} and RNA for {sorted(expression)}",
+            folder,
+        )
+    return PrepareInputs(
+        peaks=one("union peaks (peaks.bed)", union),
+        genome=genome,
+        annotation=annotation,
+        motifs=motifs,
+        accessibility={ct: accessibility[ct] for ct in cell_types},
+        expression={ct: expression[ct] for ct in cell_types},
+    )

@@ -9,7 +9,6 @@ genes sharing a bidirectional promoter are all kept. The layout is documented in
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -244,7 +243,3 @@ def summary(store: RegionStore) -> dict[str, Any]:
         "per_cell_type": per_cell_type,
         "motif_set": store.attrs.get("motif_set"),
     }
-
-
-def summary_json(store: RegionStore) -> str:
-    return json.dumps(summary(store), indent=2)

@@ -1,20 +1,33 @@
-"""GET's region model (one configurable class), published-checkpoint loading and LoRA.
+"""GET's region model (one configurable class), its task heads, published-checkpoint loading and
+LoRA.
 
-Import is cheap only for the names below; torch is imported when these modules load.
+Names load on first use: ``getx.model.config`` (the model's settings) without torch, the others
+with it, so the CLI can read the settings without loading torch.
 """
 
-from getx.model.checkpoint import load_weights, translate_key
-from getx.model.core import PRESETS, GETModel, ModelConfig, count_parameters, preset
-from getx.model.lora import add_lora, merge_lora
+from __future__ import annotations
 
-__all__ = [
-    "PRESETS",
-    "GETModel",
-    "ModelConfig",
-    "add_lora",
-    "count_parameters",
-    "load_weights",
-    "merge_lora",
-    "preset",
-    "translate_key",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "ARCHS": "getx.model.config",
+    "PRESETS": "getx.model.config",
+    "ModelConfig": "getx.model.config",
+    "preset": "getx.model.config",
+    "GETModel": "getx.model.core",
+    "count_parameters": "getx.model.core",
+    "HEADS": "getx.model.heads",
+    "load_weights": "getx.model.checkpoint",
+    "translate_key": "getx.model.checkpoint",
+    "add_lora": "getx.model.lora",
+    "merge_lora": "getx.model.lora",
+}
+
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'getx.model' has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name]), name)

@@ -1,9 +1,10 @@
 """Load published GET v1 checkpoints (and getx ones) into :class:`GETModel`.
 
 GET's released ``.pth`` files hold a dict with the weights under ``model`` (sometimes
-``state_dict``), named after GET's older module layout. Names are translated by prefix, longest
-first, so ``encoder.head.`` (the pretraining head) never collides with ``head.`` (the expression
-head). Files are always read with ``torch.load(weights_only=True)``: no unpickling of code.
+``state_dict``), named after GET's older module layout. Names are translated by prefix (the
+encoder's, then each head's own, :attr:`getx.model.heads.Head.get_prefixes`), so
+``encoder.head.`` (the pretraining head) never collides with ``head.`` (the expression head).
+Files are always read with ``torch.load(weights_only=True)``: no unpickling of code.
 """
 
 from __future__ import annotations
@@ -14,28 +15,28 @@ from pathlib import Path
 from typing import Any
 
 from getx.errors import InputError
+from getx.model.heads import HEADS
 
 log = logging.getLogger(__name__)
 
-# GET v1 prefix -> getx prefix. Prefixes of getx's own names map to themselves (identity), so
-# native state dicts and GET's newer layout (region_embed.embed, head_exp.head, head_mask) load too.
-_PREFIXES: list[tuple[str, str]] = [
+# GET v1 prefix -> getx prefix for the encoder; each head adds its own (getx.model.heads).
+# Prefixes of getx's own names map to themselves (identity), so native state dicts and GET's
+# newer layout (region_embed.embed, head_exp.head, head_mask) load too.
+_ENCODER_PREFIXES: list[tuple[str, str]] = [
     ("encoder.region_embed.proj.", "region_embed."),
     ("encoder.region_embed.embed.", "region_embed."),
     ("region_embed.proj.", "region_embed."),
     ("region_embed.embed.", "region_embed."),
     ("encoder.cls_token", "cls_token"),
-    ("encoder.mask_token", "mask_token"),
     ("encoder.blocks.", "blocks."),
     ("encoder.norm.", "norm."),
-    ("encoder.head.", "head_mask."),
     ("fc_norm.", "norm."),
-    ("head_exp.head.", "head_exp."),
-    ("head.", "head_exp."),
 ]
 
-# Parameters that belong to a task head rather than the shared encoder.
-HEAD_PREFIXES = ("head_exp.", "head_mask.", "head_atac.", "mask_token")
+
+def head_prefixes() -> tuple[str, ...]:
+    """Names of the parameters that belong to a task head rather than the shared encoder."""
+    return tuple(prefix for head in HEADS.values() for prefix in head.checkpoint_prefixes())
 
 
 @dataclass
@@ -50,7 +51,8 @@ def translate_key(key: str) -> str:
     for prefix in ("module.", "model."):
         if key.startswith(prefix):
             key = key[len(prefix) :]
-    for old, new in _PREFIXES:
+    heads = [pair for head in HEADS.values() for pair in head.get_prefixes]
+    for old, new in _ENCODER_PREFIXES + heads:
         if key.startswith(old):
             return new + key[len(old) :]
     return key
@@ -115,13 +117,14 @@ def load_weights(
             own = {k: v for k, v in own.items() if part not in k}
     heads = {}
     if backbone_only:
+        prefixes = head_prefixes()
         heads = {
             k: v
             for k, v in state.items()
-            if k.startswith(HEAD_PREFIXES) and k in own and tuple(v.shape) == tuple(own[k].shape)
+            if k.startswith(prefixes) and k in own and tuple(v.shape) == tuple(own[k].shape)
         }
-        state = {k: v for k, v in state.items() if not k.startswith(HEAD_PREFIXES)}
-        own = {k: v for k, v in own.items() if not k.startswith(HEAD_PREFIXES)}
+        state = {k: v for k, v in state.items() if not k.startswith(prefixes)}
+        own = {k: v for k, v in own.items() if not k.startswith(prefixes)}
     missing = sorted(k for k in own if k not in state)
     unexpected = sorted(k for k in state if k not in own)
     mismatched = sorted(

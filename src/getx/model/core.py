@@ -3,7 +3,8 @@
 A window of R regions (each F features: motif clusters, then accessibility) is embedded by a
 Linear(F -> D), a learned CLS token is prepended, L pre-LayerNorm transformer blocks with
 BEiT-style attention (qkv without bias plus separate q and v biases) run over the set, a final
-LayerNorm is applied and the CLS position dropped. Heads read the per-region embeddings.
+LayerNorm is applied and the CLS position dropped. The task's head (:mod:`getx.model.heads`)
+reads the per-region embeddings.
 
 Parameter names mirror GET's (``blocks.i.attn.qkv.weight``, ``attn.q_bias``, ``norm``,
 ``cls_token``, ...), so published checkpoints map onto this model one key to one key (see
@@ -14,76 +15,13 @@ same heads on a per-region MLP.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
-from typing import Any
 
 import torch
 import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
-TASKS = ("expression", "pretrain", "accessibility")
-ARCHS = ("transformer", "mlp")
-
-
-@dataclass
-class ModelConfig:
-    """Everything that fixes the model's shape. ``n_features`` always comes from the store."""
-
-    n_features: int
-    task: str = "expression"  # expression | pretrain | accessibility
-    arch: str = "transformer"  # transformer | mlp (per-region baseline, no context)
-    embed_dim: int = 768
-    depth: int = 12
-    num_heads: int = 12
-    mlp_ratio: float = 4.0
-    drop_path: float = 0.1  # stochastic depth, rising linearly from 0 to this over the blocks
-    ln_eps: float = 1e-6
-    positional: bool = False  # optional sinusoidal absolute position encoding (GET default: off)
-    # > 0: attention learns a bias per head and genomic-distance bucket (GET: 0, no distances)
-    distance_buckets: int = 0
-    max_len: int = 1000
-    # Training-time dropout on the motif columns of the input (not accessibility; GET: 0). Most
-    # motif clusters carry only background hits, and a model that must not rely on any single
-    # one learns which carry regulation from fewer genes (see bench/results/demo_accuracy.md).
-    motif_dropout: float = 0.0
-    mlp_hidden: list[int] = field(default_factory=lambda: [512, 256])
-
-    def __post_init__(self) -> None:
-        if self.task not in TASKS:
-            raise ValueError(f"task {self.task!r} is not one of {TASKS}")
-        if self.arch not in ARCHS:
-            raise ValueError(f"arch {self.arch!r} is not one of {ARCHS}")
-        if self.embed_dim % self.num_heads:
-            raise ValueError(
-                f"embed_dim {self.embed_dim} is not divisible by {self.num_heads} heads"
-            )
-        if self.n_features < 1:
-            raise ValueError("n_features must be positive")
-        if self.distance_buckets == 1 or self.distance_buckets < 0:
-            raise ValueError("distance_buckets must be 0 (off) or at least 2")
-        if not 0.0 <= self.motif_dropout < 1.0:
-            raise ValueError(f"motif_dropout {self.motif_dropout} must lie in [0, 1)")
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> ModelConfig:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
-
-
-PRESETS: dict[str, dict[str, Any]] = {
-    "paper": {"embed_dim": 768, "depth": 12, "num_heads": 12},
-    "small": {"embed_dim": 256, "depth": 4, "num_heads": 8},
-}
-
-
-def preset(name: str, n_features: int, **overrides: Any) -> ModelConfig:
-    """A :class:`ModelConfig` for a named preset (``paper`` or ``small``) and a store's F."""
-    if name not in PRESETS:
-        raise ValueError(f"unknown preset {name!r} (choose from {', '.join(PRESETS)})")
-    return ModelConfig(n_features=n_features, **{**PRESETS[name], **overrides})
+from getx.model.config import ModelConfig
+from getx.model.heads import HEADS, Head
 
 
 class DropPath(nn.Module):
@@ -235,18 +173,19 @@ class GETModel(nn.Module):
     ``x`` is (B, R, F); ``pad_mask`` (B, R) bool is True on padding (those regions are ignored as
     attention keys); ``mask`` (B, R) bool marks regions replaced by the mask token (pretraining);
     ``positions`` (B, R) region centres in bp, read only with ``config.distance_buckets``.
-    Returns (B, R, 2) expression per strand, (B, R, F) reconstructions, or (B, R) accessibility,
-    according to ``config.task``.
+    Returns what the task's head gives (:attr:`head`): (B, R, 2) expression per strand,
+    (B, R, F) reconstructions, or (B, R) accessibility.
     """
 
     def __init__(self, config: ModelConfig):
         super().__init__()
         self.config = config
         c = config
+        head = HEADS[c.task]
         if c.arch == "transformer":
             self.region_embed = nn.Linear(c.n_features, c.embed_dim)
             self.cls_token = nn.Parameter(torch.zeros(1, 1, c.embed_dim))
-            if c.task == "pretrain":
+            if head.mask_token:
                 self.mask_token = nn.Parameter(torch.zeros(1, 1, c.embed_dim))
             rates = torch.linspace(0, c.drop_path, c.depth).tolist() if c.depth else []
             self.blocks = nn.ModuleList(
@@ -267,12 +206,8 @@ class GETModel(nn.Module):
                 width = hidden
             self.mlp = nn.Sequential(*layers)
             out_dim = width
-        if c.task == "expression":
-            self.head_exp = nn.Linear(out_dim, 2)
-        elif c.task == "pretrain":
-            self.head_mask = nn.Linear(out_dim, c.n_features)
-        else:
-            self.head_atac = nn.Linear(out_dim, 1)
+        # Registered under the head's own name (head_exp, ...), as GET-named weights expect.
+        self.add_module(head.layer_name, head(out_dim, c.n_features))
         self.apply(_init_weights)
         if c.arch == "transformer":
             # Residual branches start as identities: random branch outputs would swamp the small
@@ -284,8 +219,13 @@ class GETModel(nn.Module):
                 if c.distance_buckets:
                     block.attn.reset_distance_bias()
             nn.init.trunc_normal_(self.cls_token, std=0.02)
-            if c.task == "pretrain":
+            if head.mask_token:
                 nn.init.trunc_normal_(self.mask_token, std=0.02)
+
+    @property
+    def head(self) -> Head:
+        """The task's output layer (``head_exp``, ``head_mask`` or ``head_atac``)."""
+        return getattr(self, HEADS[self.config.task].layer_name)
 
     @property
     def layer_count(self) -> int:
@@ -314,7 +254,7 @@ class GETModel(nn.Module):
         if mask is not None:
             if not hasattr(self, "mask_token"):
                 raise ValueError(
-                    "a mask was given but this model has no mask token (task != pretrain)"
+                    f"a mask was given but this model has no mask token (task {self.config.task})"
                 )
             h = torch.where(mask[..., None], self.mask_token.to(h.dtype).expand(B, R, -1), h)
         if self.config.positional:
@@ -342,12 +282,7 @@ class GETModel(nn.Module):
         mask: torch.Tensor | None = None,
         positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        h = self.encode(x, pad_mask, mask, positions)
-        if self.config.task == "expression":
-            return F.softplus(self.head_exp(h))
-        if self.config.task == "pretrain":
-            return self.head_mask(h)
-        return F.softplus(self.head_atac(h)).squeeze(-1)
+        return self.head(self.encode(x, pad_mask, mask, positions))
 
 
 def _init_weights(module: nn.Module) -> None:

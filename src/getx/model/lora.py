@@ -14,6 +14,9 @@ import math
 import torch
 from torch import nn
 
+from getx.errors import InputError
+from getx.model.heads import HEADS
+
 DEFAULT_TARGETS = ("attn.qkv", "attn.proj", "mlp.fc1", "mlp.fc2")
 
 
@@ -47,14 +50,17 @@ def add_lora(
     rank: int = 8,
     alpha: float | None = None,
     targets: tuple[str, ...] = DEFAULT_TARGETS,
-    train_prefixes: tuple[str, ...] = ("head_exp.", "head_mask.", "head_atac."),
+    train_prefixes: tuple[str, ...] | None = None,
 ) -> int:
-    """Wrap every Linear whose name ends with a target, freeze everything else but the heads.
+    """Wrap every Linear whose name ends with a target, freeze everything else but
+    ``train_prefixes`` (default: every head's layer).
 
     Returns the number of wrapped layers.
     """
+    if train_prefixes is None:
+        train_prefixes = tuple(f"{head.layer_name}." for head in HEADS.values())
     if rank < 1:
-        raise ValueError("LoRA rank must be at least 1")
+        raise InputError(f"LoRA rank {rank} must be at least 1")
     alpha = float(rank if alpha is None else alpha)
     wrapped = 0
     for name, module in list(model.named_modules()):

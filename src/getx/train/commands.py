@@ -1,232 +1,260 @@
-"""CLI commands for training and prediction (registered on the ``getx`` app by ``getx.cli``).
+"""CLI commands for training, prediction and evaluation (registered on ``getx`` by ``getx.cli``).
+
+``getx pretrain`` and ``getx finetune`` offer one option per setting that declares a ``help``
+(:func:`getx.train.config.option`) in :class:`~getx.train.config.TrainConfig`,
+:class:`~getx.train.config.DataConfig` and :class:`~getx.model.config.ModelConfig`; the options
+are built from those fields, so a setting is declared once. Options left out keep the value of
+``--config`` (a saved ``config.yaml``) or, without one, of ``--preset``, exactly as
+``TrainConfig.from_preset`` gives it to the library.
 
 Heavy imports (torch, lightning) live inside the functions so ``getx --help`` stays fast.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+
+from getx.errors import InputError
+from getx.model.config import ModelConfig
+from getx.train.config import DEFAULT_PRESET, PRESETS, DataConfig, TrainConfig
 
 log = logging.getLogger(__name__)
 
 Store = Annotated[Path, typer.Argument(help="Region store written by `getx prepare`.")]
-Out = Annotated[Path, typer.Option("--out", "-o", help="Run directory.")]
-Preset = Annotated[str, typer.Option(help="Model size: paper (768x12x12) or small (256x4x8).")]
-Regions = Annotated[int, typer.Option(help="Regions per window (R).")]
-Step = Annotated[int, typer.Option(help="Regions between window starts.")]
-Chroms = Annotated[
-    list[str] | None, typer.Option("--holdout-chrom", help="Validation chromosome (repeatable).")
-]
-CellTypes = Annotated[
-    list[str] | None,
-    typer.Option("--holdout-cell-type", help="Validation cell type (repeatable)."),
-]
-Use = Annotated[
-    list[str] | None, typer.Option("--cell-type", help="Use only these cell types (repeatable).")
-]
-DropZero = Annotated[
-    bool, typer.Option(help="Windows of accessible regions only (per cell type), as GET.")
-]
-Access = Annotated[
-    str,
-    typer.Option(
-        help="Accessibility input column: binary, quantitative (GET's log10 aCPM / max) or "
-        "linear (reads / mean over accessible regions)."
-    ),
-]
-Epochs = Annotated[int, typer.Option(help="Training epochs.")]
-Batch = Annotated[int, typer.Option(help="Windows per batch.")]
-Lr = Annotated[float, typer.Option(help="Peak learning rate (AdamW, warmup then cosine).")]
-Warmup = Annotated[int, typer.Option(help="Warmup steps.")]
-Resume = Annotated[bool, typer.Option(help="Continue the run in --out from its last checkpoint.")]
-Seed = Annotated[int, typer.Option(help="Random seed.")]
-Workers = Annotated[int, typer.Option(help="DataLoader worker processes.")]
-Deterministic = Annotated[
-    bool,
-    typer.Option(
-        help="Deterministic algorithms: the same seed gives the same weights on the same machine "
-        "(on CPU with several threads the distance bias's gradient otherwise varies run to run)."
-    ),
-]
-Distance = Annotated[
-    int,
-    typer.Option(
-        help="Genomic-distance buckets of a learned attention bias (0: none, as GET; the demo "
-        "uses 32). GET weights load into either."
-    ),
-]
-
-MotifDropout = Annotated[
-    float,
-    typer.Option(
-        help="Dropout on the input's motif columns while training (0: none, as GET; the demo "
-        "uses 0.3)."
-    ),
-]
+_NESTED = {"model": ModelConfig, "data": DataConfig}
 
 
-def _model_overrides(distance_buckets: int, motif_dropout: float) -> dict:
-    """ModelConfig fields set on the command line (defaults left to the preset)."""
-    values = {"distance_buckets": distance_buckets, "motif_dropout": motif_dropout}
-    return {k: v for k, v in values.items() if v}
+@dataclass(frozen=True)
+class _Option:
+    """One config field offered as a command-line option."""
+
+    section: str  # "" (TrainConfig), "data" or "model"
+    field: str
+    kind: Any  # the field's type
+    help: str
+    flag: str
+
+    @property
+    def name(self) -> str:
+        return self.flag[2:].replace("-", "_")
+
+    def parameter(self, defaults: str) -> inspect.Parameter:
+        optional = self.kind if type(None) in typing.get_args(self.kind) else self.kind | None
+        flag = f"{self.flag}/--no-{self.flag[2:]}" if self.kind is bool else self.flag
+        annotation = Annotated[optional, typer.Option(flag, help=self.help + defaults)]
+        return inspect.Parameter(self.name, _KEYWORD, default=None, annotation=annotation)
+
+    def value(self, config: TrainConfig) -> Any:
+        holder = getattr(config, self.section) if self.section else config
+        return holder.get(self.field) if isinstance(holder, dict) else getattr(holder, self.field)
 
 
-def _run(config, resume: bool) -> None:
-    from getx.train.run import train
-
-    out = train(config, resume=resume)
-    typer.echo(f"run directory: {out}")
+_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 
-def pretrain(
-    store: Store,
-    out: Out,
-    preset: Preset = "paper",
-    regions: Regions = 900,
-    step: Step = 450,
-    mask_ratio: Annotated[float, typer.Option(help="Fraction of regions masked.")] = 0.5,
-    holdout_chrom: Chroms = None,
-    holdout_cell_type: CellTypes = None,
-    cell_type: Use = None,
-    drop_zero_accessibility: DropZero = True,
-    accessibility: Access = "binary",
-    epochs: Epochs = 100,
-    batch_size: Batch = 8,
-    lr: Lr = 1.5e-4,
-    warmup_steps: Warmup = 1000,
-    resume: Resume = False,
-    seed: Seed = 0,
-    num_workers: Workers = 2,
-    distance_buckets: Distance = 0,
-    motif_dropout: MotifDropout = 0.0,
-    deterministic: Deterministic = False,
-) -> None:
-    """Masked-region pretraining (MSE on the masked regions' features)."""
-    from getx.train.run import TrainConfig
-
-    config = TrainConfig(
-        store=str(store),
-        out=str(out),
-        task="pretrain",
-        preset=preset,
-        regions=regions,
-        step=step,
-        mask_ratio=mask_ratio,
-        holdout_chroms=list(holdout_chrom or []),
-        holdout_cell_types=list(holdout_cell_type or []),
-        cell_types=list(cell_type) if cell_type else None,
-        drop_zero_accessibility=drop_zero_accessibility,
-        accessibility=accessibility,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        warmup_steps=warmup_steps,
-        seed=seed,
-        num_workers=num_workers,
-        deterministic=deterministic,
-        model=_model_overrides(distance_buckets, motif_dropout),
-    )
-    _run(config, resume)
+def _options(command: str, section: str = "", cls: type = TrainConfig) -> list[_Option]:
+    """The config fields ``command`` offers, in declaration order (the model's and the data's
+    where TrainConfig holds them)."""
+    options = []
+    kinds = typing.get_type_hints(cls)
+    for f in fields(cls):
+        if not section and f.name in _NESTED:
+            options += _options(command, f.name, _NESTED[f.name])
+        elif "help" in f.metadata and command in f.metadata["commands"]:
+            flag = f.metadata["flag"] or "--" + f.name.replace("_", "-")
+            options.append(_Option(section, f.name, kinds[f.name], f.metadata["help"], flag))
+    return options
 
 
-def finetune(
-    store: Store,
-    out: Out,
-    task: Annotated[str, typer.Option(help="expression or accessibility.")] = "expression",
-    init_checkpoint: Annotated[
-        Path | None,
-        typer.Option(help="Pretrained getx .ckpt or published GET .pth to start from."),
-    ] = None,
-    preset: Preset = "paper",
-    arch: Annotated[
-        str, typer.Option(help="transformer, or mlp (GET's per-region baseline).")
-    ] = "transformer",
-    loss: Annotated[str, typer.Option(help="poisson (GET) or mse.")] = "poisson",
-    loss_on: Annotated[
-        str, typer.Option(help="tss: labelled TSS entries; all: every region (GET, 0 off TSS).")
-    ] = "tss",
-    regions: Regions = 200,
-    step: Step = 100,
-    holdout_chrom: Chroms = None,
-    holdout_cell_type: CellTypes = None,
-    cell_type: Use = None,
-    drop_zero_accessibility: DropZero = True,
-    accessibility: Access = "binary",
-    label_cutoff: Annotated[
-        float, typer.Option(help="Zero labels below this normalised accessibility.")
-    ] = 0.05,
-    epochs: Epochs = 20,
-    batch_size: Batch = 8,
-    lr: Lr = 1e-4,
-    warmup_steps: Warmup = 500,
-    layer_decay: Annotated[float, typer.Option(help="Layer-wise LR decay (1 = off).")] = 1.0,
-    lora_rank: Annotated[int, typer.Option(help="LoRA rank; 0 trains every weight.")] = 0,
-    resume: Resume = False,
-    seed: Seed = 0,
-    num_workers: Workers = 2,
-    distance_buckets: Distance = 0,
-    motif_dropout: MotifDropout = 0.0,
-    min_context: Annotated[
-        int,
-        typer.Option(
-            help="Expression loss only on TSSs with at least this many regions of context on "
-            "each side in their window (0: every TSS, as GET; the demo uses a quarter window)."
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
+    return "none" if value is None else str(value)
+
+
+def _defaults(option: _Option, presets: dict[str, TrainConfig]) -> str:
+    """The option's value under each preset (``presets``: name -> its config), for its help."""
+    if option.field == "preset":
+        return f" Default: {DEFAULT_PRESET}."
+    values = {}
+    for name, config in presets.items():
+        value = option.value(config)
+        if option.section == "model" and value is None:
+            value = next(f.default for f in fields(ModelConfig) if f.name == option.field)
+        values[name] = _show(value)
+    default = values.pop(DEFAULT_PRESET)
+    others = ", ".join(f"{name}: {v}" for name, v in values.items() if v != default)
+    return f" Default: {default}" + (f" ({others})." if others else ".")
+
+
+def _base_parameters() -> list[inspect.Parameter]:
+    return [
+        inspect.Parameter(
+            "store",
+            _KEYWORD,
+            default=None,
+            annotation=Annotated[
+                Path | None,
+                typer.Argument(help="Region store written by `getx prepare` (or --config's)."),
+            ],
         ),
-    ] = 0,
-    deterministic: Deterministic = False,
-) -> None:
-    """Finetune for expression (Poisson NLL on log labels) or accessibility from motifs."""
-    from getx.train.run import TrainConfig
+        inspect.Parameter(
+            "out",
+            _KEYWORD,
+            default=None,
+            annotation=Annotated[
+                Path | None, typer.Option("--out", "-o", help="Run directory (or --config's).")
+            ],
+        ),
+        inspect.Parameter(
+            "config",
+            _KEYWORD,
+            default=None,
+            annotation=Annotated[
+                Path | None,
+                typer.Option(
+                    help="A saved config.yaml (or its run directory) to start from instead of "
+                    "--preset; the options given replace what they name."
+                ),
+            ],
+        ),
+        inspect.Parameter(
+            "resume",
+            _KEYWORD,
+            default=False,
+            annotation=Annotated[
+                bool, typer.Option(help="Continue the run in --out from its last checkpoint.")
+            ],
+        ),
+    ]
 
-    if task not in ("expression", "accessibility"):
-        raise typer.BadParameter(f"task {task!r}: use expression or accessibility")
-    config = TrainConfig(
-        store=str(store),
-        out=str(out),
-        task=task,
-        preset=preset,
-        arch=arch,
-        loss=loss,
-        loss_on=loss_on,
-        regions=regions,
-        step=step,
-        holdout_chroms=list(holdout_chrom or []),
-        holdout_cell_types=list(holdout_cell_type or []),
-        cell_types=list(cell_type) if cell_type else None,
-        drop_zero_accessibility=drop_zero_accessibility,
-        accessibility=accessibility,
-        label_cutoff=label_cutoff,
-        min_context=min_context,
-        epochs=epochs,
-        batch_size=batch_size,
-        lr=lr,
-        warmup_steps=warmup_steps,
-        layer_decay=layer_decay,
-        init_checkpoint=str(init_checkpoint) if init_checkpoint else None,
-        lora_rank=lora_rank,
-        seed=seed,
-        num_workers=num_workers,
-        deterministic=deterministic,
-        model=_model_overrides(distance_buckets, motif_dropout),
+
+def config_from_options(command: str, values: dict[str, Any]) -> TrainConfig:
+    """The TrainConfig of a ``getx pretrain|finetune`` call (``values``: its parameters)."""
+    from getx.train.config import read_config
+
+    changes: dict[str, Any] = {}
+    for option in _options(command):
+        value = values.get(option.name)
+        if value is None:
+            continue
+        value = list(value) if isinstance(value, (list, tuple)) else value
+        if option.section:
+            changes.setdefault(option.section, {})[option.field] = value
+        else:
+            changes[option.field] = value
+    for key in ("store", "out"):
+        if values.get(key) is not None:
+            changes[key] = str(values[key])
+    if command == "pretrain":
+        changes["task"] = "pretrain"
+    elif changes.get("task") == "pretrain":
+        raise InputError("task pretrain: use `getx pretrain` for masked-region pretraining")
+    if values.get("config") is not None:
+        base = read_config(values["config"])
+        if base.task == "pretrain" and "task" not in changes:
+            changes["task"] = "expression"  # a pretraining config's data settings, finetuned
+        return base.updated(changes)
+    missing = [name for name, key in (("STORE", "store"), ("--out", "out")) if key not in changes]
+    if missing:
+        raise InputError(f"missing {' and '.join(missing)} (or --config with a saved config)")
+    return TrainConfig.from_preset(
+        changes.pop("preset", DEFAULT_PRESET),
+        changes.pop("store"),
+        changes.pop("out"),
+        task=changes.pop("task", "expression"),
+        **changes,
     )
-    _run(config, resume)
+
+
+def _training_command(command: str, doc: str) -> Callable[..., None]:
+    """The typer command ``command`` with a parameter for every config option it offers."""
+    task = "pretrain" if command == "pretrain" else "expression"
+    presets = {name: TrainConfig.from_preset(name, "store", "out", task=task) for name in PRESETS}
+    parameters = _base_parameters() + [
+        option.parameter(_defaults(option, presets)) for option in _options(command)
+    ]
+    signature = inspect.Signature(parameters)
+
+    def run(*args: Any, **kwargs: Any) -> None:
+        from getx.train.run import train
+
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        config = config_from_options(command, bound.arguments)
+        out = train(config, resume=bool(bound.arguments["resume"]))
+        typer.echo(f"run directory: {out}")
+
+    run.__signature__ = signature  # type: ignore[attr-defined]
+    run.__name__ = run.__qualname__ = command
+    run.__doc__ = doc
+    return run
+
+
+pretrain = _training_command(
+    "pretrain", "Masked-region pretraining (MSE on the masked regions' features)."
+)
+finetune = _training_command(
+    "finetune",
+    "Finetune a head: expression (Poisson NLL on log labels) or accessibility from motifs.",
+)
 
 
 def predict(
     checkpoint: Annotated[Path, typer.Argument(help="Training checkpoint (.ckpt) or run dir.")],
     store: Store,
-    cell_type: Annotated[str, typer.Argument(help="Cell type in the store.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output TSV.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output file.")],
+    cell_types: Annotated[
+        list[str] | None,
+        typer.Argument(help="Cell types in the store (default: every one).", show_default=False),
+    ] = None,
+    output_format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="tsv (one row per gene row and cell type) or h5ad (genes x cell types AnnData; "
+            "see docs/format.md). Default: h5ad for an --out ending in .h5ad, else tsv.",
+        ),
+    ] = None,
 ) -> None:
-    """Predict expression for every gene with an accessible TSS region; write a TSV."""
-    from getx.io.files import atomic_output
-    from getx.train.predict import load_model
+    """Predict expression for every gene with an accessible TSS region; write a TSV or h5ad."""
+    from getx.train.predict import load_model, write_predictions
 
-    table = load_model(checkpoint).predict(store, cell_type)
-    with atomic_output(out) as tmp:
-        table.to_csv(tmp, sep="\t", index=False, na_rep="NA")
+    predictor = load_model(checkpoint)
+    table = predictor.predict_cell_types(store, cell_types or None)
+    write_predictions(table, out, output_format, predictor)
     typer.echo(f"{len(table)} gene rows -> {out}")
+
+
+def evaluate(
+    run: Annotated[Path, typer.Argument(help="Run directory (or .ckpt) of an expression model.")],
+    store: Store,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Folder for predictions.tsv and scores.")
+    ],
+    compare: Annotated[
+        list[Path] | None,
+        typer.Option(help="Another run scored on the same split (repeatable)."),
+    ] = None,
+) -> None:
+    """Score a run on its own held-out chromosomes and cell types, against the baselines.
+
+    Writes predictions.tsv, scores.tsv (Pearson, Spearman, R2 per model and split) and
+    per_cell_type.tsv (the run's scores per cell type and split).
+    """
+    from getx.store import open_store
+    from getx.train.evaluate import evaluate_runs, write_evaluation
+
+    runs = {str(path): path for path in [run, *(compare or [])]}
+    scores, _ = write_evaluation(out, evaluate_runs(open_store(store), runs))
+    for row in scores[scores["model"] == str(run)].itertuples():
+        log.info("%s: Pearson %.3f (n=%d)", row.group, row.pearson, row.n)
+    typer.echo(f"scores -> {out / 'scores.tsv'}")

@@ -10,47 +10,15 @@ held-out chromosomes into training; reference study §5.3 #1.)
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from getx.errors import InputError
+from getx.train.config import DataConfig
 
 log = logging.getLogger(__name__)
-
-ACCESSIBILITY_MODES = ("binary", "quantitative", "linear")
-
-
-@dataclass
-class DataConfig:
-    """How windows, splits, inputs and labels are made from a store."""
-
-    regions: int = 200  # R, regions per window
-    step: int = 100  # distance between window starts, in regions
-    cell_types: list[str] | None = None  # None: every cell type in the store
-    holdout_chroms: list[str] = field(default_factory=list)
-    holdout_cell_types: list[str] = field(default_factory=list)
-    drop_zero_accessibility: bool = False  # windows of accessible regions only (per cell type)
-    # binary: 1 where accessible; quantitative: GET's log10 aCPM / max; linear: reads / mean
-    accessibility: str = "binary"
-    label_cutoff: float = 0.05  # labels zeroed where normalised accessibility is below this
-    random_shift: bool = False  # training windows move by up to step/2 regions each time read
-    # Training counts a TSS only where its window gives it this many regions of context on each
-    # side (a chromosome end counts as full context); 0 counts every TSS, as GET.
-    min_context: int = 0
-
-    def __post_init__(self) -> None:
-        if self.accessibility not in ACCESSIBILITY_MODES:
-            raise InputError(
-                f"accessibility mode {self.accessibility!r} is not one of {ACCESSIBILITY_MODES}"
-            )
-        if self.regions < 1 or self.step < 1:
-            raise InputError(f"regions ({self.regions}) and step ({self.step}) must be positive")
-        if not 0 <= self.min_context <= self.regions // 2:
-            raise InputError(
-                f"min_context {self.min_context} must lie in 0..{self.regions // 2} (half a window)"
-            )
 
 
 def chromosome_windows(rows: np.ndarray, regions: int, step: int) -> np.ndarray:
@@ -251,10 +219,12 @@ def usable_rows(arrays: CellTypeArrays, config: DataConfig) -> np.ndarray:
 class WindowDataset:
     """Map-style dataset of windows: each item is a dict of tensors for one window.
 
-    ``x`` (R, F+1): scaled motifs then the accessibility column (1 for the accessibility task,
-    whose input is motifs alone); ``pad`` (R,) bool; ``y`` (R, 2) expression labels or (R,)
-    accessibility; ``tss`` (R, 2) bool; ``cell_type``/``chrom`` window codes. With
-    ``min_context`` > 0, ``tss`` keeps only the entries with that much context on each side.
+    ``x`` (R, F+1): scaled motifs then the accessibility column (1 for a head that predicts
+    accessibility from motifs alone); ``pad`` (R,) bool; ``y`` the task head's target array
+    (:attr:`getx.model.heads.Head.target`: (R, 2) expression labels, (R,) accessibility, or
+    (R, 0) for a head that learns its input); ``tss`` (R, 2) bool; ``cell_type``/``chrom``
+    window codes. With ``min_context`` > 0, ``tss`` keeps only the entries with that much
+    context on each side.
     """
 
     def __init__(
@@ -268,6 +238,8 @@ class WindowDataset:
         shift: int = 0,
         min_context: int = 0,
     ):
+        from getx.model.heads import head_class
+
         self.features = features
         self.min_context = min_context
         self.centres = centres
@@ -275,7 +247,7 @@ class WindowDataset:
         self.cells = cells
         self.plan = plan
         self.indices = np.asarray(indices, dtype=np.int64)
-        self.task = task
+        self.head = head_class(task)
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -294,19 +266,19 @@ class WindowDataset:
         R, F = len(pos), self.features.shape[1]
         x = np.zeros((R, F + 1), dtype=np.float32)
         x[valid, :F] = self.features[rows]
-        x[valid, F] = 1.0 if self.task == "accessibility" else ct.access_input[rows]
+        x[valid, F] = ct.access_input[rows] if self.head.sees_accessibility else 1.0
         tss = np.zeros((R, 2), dtype=bool)
         tss[valid] = ct.tss[rows]
         if self.min_context:
             block = self.plan.blocks[self.plan.block[w]]
             context = window_context(pos[None], block[0], block[-1])[0]
             tss &= (context >= self.min_context)[:, None]
-        if self.task == "accessibility":
-            y = np.zeros(R, dtype=np.float32)
-            y[valid] = ct.accessibility[rows]
+        if self.head.target is None:
+            y = np.zeros((R, 0), dtype=np.float32)
         else:
-            y = np.zeros((R, 2), dtype=np.float32)
-            y[valid] = ct.labels[rows]
+            values = getattr(ct, self.head.target)
+            y = np.zeros((R, *values.shape[1:]), dtype=np.float32)
+            y[valid] = values[rows]
         return {
             "x": torch.from_numpy(x),
             "pos": torch.from_numpy(window_positions(self.centres, pos)),

@@ -3,7 +3,9 @@
 Every table here has one row per (gene row of the store, cell type): the columns of
 :data:`getx.train.predict.COLUMNS` (``predicted`` and ``observed`` among them). Rows are split
 into the groups of :func:`split_rows` by where they sit relative to the training data, and
-:func:`score` gives Pearson, Spearman and R2 per (model, group).
+:func:`score` gives Pearson, Spearman and R2 per (model, group). :func:`evaluate_runs` predicts
+with trained runs and fits the baselines; :func:`write_evaluation` writes the tables that
+``getx evaluate`` and the demo write. :func:`choose_holdouts` picks a split for a new run.
 
 Baselines, each fitted on training rows only:
 
@@ -18,11 +20,14 @@ Baselines, each fitted on training rows only:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from getx.errors import InputError
+from getx.io.files import atomic_output
 from getx.train.data import linear_accessibility, region_centres
 
 GROUPS = ("training", "held-out chromosome", "held-out cell type", "held-out both")
@@ -167,3 +172,85 @@ def distance_weighted_accessibility(
     out.attrs["scale_bp"] = best[2]
     out.attrs["accessibility"] = best[3]
     return out
+
+
+def choose_holdouts(
+    store: Any, chrom: str | None = None, cell_type: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Held-out chromosomes and cell types (``chrom``/``cell_type`` when given). Chromosome: the
+    one holding closest to a fifth of the gene rows (ties: the later). Cell type: the last one,
+    when at least three cell types leave two to train on."""
+    chroms = store.regions["chrom"].to_numpy().astype(str)[store.genes["region"].to_numpy()]
+    if chrom:
+        held_chroms = [chrom]
+    else:
+        names, counts = np.unique(chroms, return_counts=True)
+        if len(names) < 2:
+            raise InputError("a held-out chromosome needs genes on at least two", store.path)
+        share = np.abs(counts / counts.sum() - 0.2)
+        held_chroms = [str(names[len(share) - 1 - int(np.argmin(share[::-1]))])]
+    if cell_type:
+        held_cells = [cell_type]
+    else:
+        held_cells = [store.cell_types[-1]] if len(store.cell_types) >= 3 else []
+    return held_chroms, held_cells
+
+
+def evaluate_runs(
+    store: Any,
+    runs: dict[str, str | Path],
+    held_chroms: list[str] | None = None,
+    held_cells: list[str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Predictions of each trained run (name -> run directory or checkpoint) in every cell type
+    of ``store``, and of the fitted baselines, per (gene row, cell type), with a ``group`` column
+    (training / held-out chromosome / cell type / both). The split is the one given, or else the
+    first run's own held-out chromosomes and cell types, which every run must share."""
+    from getx.train.predict import load_model
+
+    predictors = {name: load_model(run) for name, run in runs.items()}
+    if held_chroms is None and held_cells is None:
+        splits = {name: p.holdouts for name, p in predictors.items()}
+        held_chroms, held_cells = first = next(iter(splits.values()))
+        for name, split in splits.items():
+            if split != first:
+                raise InputError(
+                    f"held out {split}, the first run {first}: their scores would not compare",
+                    name,
+                )
+    held_chroms, held_cells = list(held_chroms or []), list(held_cells or [])
+    tables = {}
+    for name, predictor in predictors.items():
+        table = predictor.predict_cell_types(store)
+        tables[name] = table.assign(group=split_rows(table, held_chroms, held_cells))
+    reference = next(iter(tables.values()))
+    training = (reference["group"] == "training").to_numpy()
+    training_cells = [c for c in store.cell_types if c not in held_cells]
+    tables["distance-weighted accessibility"] = distance_weighted_accessibility(
+        store, reference, training
+    )
+    if held_cells:
+        tables["mean of training cell types"] = mean_of_training_cell_types(
+            reference, training_cells, held_chroms
+        )
+    return tables
+
+
+def write_evaluation(
+    out: str | Path, predictions: dict[str, pd.DataFrame]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Write ``predictions.tsv`` (every model's rows, with ``model`` and ``group`` columns),
+    ``scores.tsv`` (:func:`score`) and ``per_cell_type.tsv`` (:func:`score_by_cell_type` of the
+    first model) into ``out``; returns the scores and the per-cell-type scores."""
+    out = Path(out)
+    scores = score(predictions)
+    per_cell_type = score_by_cell_type(next(iter(predictions.values())))
+    long = pd.concat([t.assign(model=m) for m, t in predictions.items()], ignore_index=True)
+    for name, table in (
+        ("predictions.tsv", long),
+        ("scores.tsv", scores),
+        ("per_cell_type.tsv", per_cell_type),
+    ):
+        with atomic_output(out / name) as tmp:
+            table.to_csv(tmp, sep="\t", index=False)
+    return scores, per_cell_type

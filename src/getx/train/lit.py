@@ -1,8 +1,9 @@
-"""The Lightning module shared by pretraining, expression and accessibility finetuning.
+"""The Lightning module shared by every task: pretraining, expression and accessibility finetuning.
 
-Validation metrics are torchmetrics objects updated on every batch and computed and reset once
-per epoch (corpus-level, not a mean of per-batch values), overall and per cell type and per
-chromosome. Expression is scored on TSS entries only.
+What differs between tasks (mask, target, loss, scored entries) is the model's head's
+(:mod:`getx.model.heads`). Validation metrics are torchmetrics objects updated on every batch and
+computed and reset once per epoch (corpus-level, not a mean of per-batch values), overall and per
+cell type and per chromosome. Expression is scored on TSS entries only.
 """
 
 from __future__ import annotations
@@ -18,27 +19,10 @@ from torch import nn
 
 from getx.errors import InputError
 from getx.model import GETModel, ModelConfig, add_lora
+from getx.model.heads import LOSSES
 from getx.train.optim import build_optimizer
 
 log = logging.getLogger(__name__)
-
-
-def masked_loss(
-    pred: torch.Tensor, target: torch.Tensor, keep: torch.Tensor, kind: str
-) -> torch.Tensor:
-    """Mean loss over the entries where ``keep`` is true (padding and unmasked regions excluded)."""
-    if kind == "poisson":
-        # PoissonNLLLoss(log_input=False): pred - target * log(pred + eps)
-        per = pred - target * torch.log(pred + 1e-8)
-    elif kind == "mse":
-        per = (pred - target) ** 2
-    else:
-        raise ValueError(f"unknown loss {kind!r}")
-    keep = keep.to(per.dtype)
-    while keep.ndim < per.ndim:
-        keep = keep.unsqueeze(-1)
-    keep = keep.expand_as(per)
-    return (per * keep).sum() / keep.sum().clamp_min(1.0)
 
 
 def _regression_metrics(spearman: bool = True) -> torchmetrics.MetricCollection:
@@ -75,16 +59,16 @@ class GETLightning(L.LightningModule):
         super().__init__()
         if loss_on not in ("tss", "all"):
             raise InputError(f"loss_on {loss_on!r}: use tss or all")
+        if loss not in LOSSES:
+            raise InputError(f"loss {loss!r}: use {' or '.join(LOSSES)}")
         self.save_hyperparameters()
         self.model = GETModel(ModelConfig.from_dict(model))
         if lora_rank:
             add_lora(self.model, rank=lora_rank, alpha=lora_alpha)
-        self.task = self.model.config.task
-        self.loss_kind = "mse" if self.task == "pretrain" else loss
-        pretrain = self.task == "pretrain"
-        self.val_metrics = _regression_metrics(spearman=not pretrain)
+        detailed = self.model.head.detailed_metrics
+        self.val_metrics = _regression_metrics(spearman=detailed)
         self.group_metrics = nn.ModuleDict()
-        if not pretrain:
+        if detailed:
             for i, _ in enumerate(cell_types):
                 self.group_metrics[f"ct{i}"] = _regression_metrics(spearman=False)
             for i, _ in enumerate(chroms):
@@ -94,23 +78,13 @@ class GETLightning(L.LightningModule):
     def forward(self, x, pad=None, mask=None, positions=None):
         return self.model(x, pad, mask, positions)
 
-    def _mask(self, batch: dict[str, torch.Tensor], generator=None) -> torch.Tensor:
-        pad = batch["pad"]
-        draw = torch.rand(pad.shape, generator=generator, device="cpu").to(pad.device)
-        return (draw < self.hparams.mask_ratio) & ~pad
-
     def _step(self, batch: dict[str, torch.Tensor], generator=None):
-        x, pad, positions = batch["x"], batch["pad"], batch.get("pos")
-        if self.task == "pretrain":
-            mask = self._mask(batch, generator)
-            pred = self.model(x, pad, mask, positions)
-            return pred, x, mask, masked_loss(pred.float(), x, mask, "mse")
-        pred = self.model(x, pad, positions=positions)
-        # GET scores every region and strand (non-TSS entries are 0); "tss" scores only the
-        # entries where a measured gene starts, the ones predictions are read from.
-        on_tss = self.task == "expression" and self.hparams.loss_on == "tss"
-        keep = batch["tss"] if on_tss else ~pad
-        return pred, batch["y"], keep, masked_loss(pred.float(), batch["y"], keep, self.loss_kind)
+        head = self.model.head
+        pad = batch["pad"]
+        mask = head.draw_mask(pad, self.hparams.mask_ratio, generator)
+        pred = self.model(batch["x"], pad, mask, batch.get("pos"))
+        target, keep = head.target_and_keep(batch, mask, self.hparams.loss_on)
+        return pred, target, keep, head.loss(pred.float(), target, keep, self.hparams.loss)
 
     def training_step(self, batch, batch_idx):
         _, _, _, loss = self._step(batch)
@@ -125,8 +99,8 @@ class GETLightning(L.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        generator = torch.Generator().manual_seed(batch_idx) if self.task == "pretrain" else None
-        pred, target, keep, loss = self._step(batch, generator)
+        # A fixed mask per validation batch (for heads that draw one), so epochs compare.
+        pred, target, keep, loss = self._step(batch, torch.Generator().manual_seed(batch_idx))
         self.log(
             "val_loss",
             loss,
@@ -136,18 +110,11 @@ class GETLightning(L.LightningModule):
             batch_size=len(batch["x"]),
         )
         pred = pred.float()
-        if self.task == "expression":
-            # Each labelled TSS once, in the window where it has the most context: the way
-            # predictions are made (centred windows). Training reads every window's TSSs (a TSS
-            # seen with less context on one side is still informative: measured, training on
-            # best-context entries only lost 0.035 held-out Pearson on the demo store).
-            keep = batch["tss"] & batch["best"][..., None] if "best" in batch else batch["tss"]
-        elif self.task == "pretrain":
-            keep = keep[..., None].expand_as(pred)
+        keep = self.model.head.scored(batch, keep, pred)
         if not keep.any():
             return
         self.val_metrics.update(pred[keep], target[keep])
-        if self.task == "pretrain":
+        if not self.model.head.detailed_metrics:
             return
         for kind, codes in (("ct", batch["cell_type"]), ("chrom", batch["chrom"])):
             for code in torch.unique(codes).tolist():

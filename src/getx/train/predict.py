@@ -7,11 +7,14 @@ one strand) each keep their row. Windows near a chromosome end are padded and ma
 
 Table columns: gene_id, gene_name, cell_type, region (store row), chrom, start, end, strand
 ('+'/'-'), predicted, observed (the store's measured expression; NaN when not measured).
+:func:`write_predictions` writes such a table as that TSV or as a genes x cell types AnnData
+(:func:`to_anndata`; both layouts in docs/format.md).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,6 +63,28 @@ class Predictor:
     @property
     def regions(self) -> int:
         return int(self.hparams["data"]["regions"])
+
+    @property
+    def holdouts(self) -> tuple[list[str], list[str]]:
+        """The chromosomes and cell types the model's training held out."""
+        data = self.hparams["data"]
+        return list(data.get("holdout_chroms", [])), list(data.get("holdout_cell_types", []))
+
+    def predict_cell_types(
+        self, store: Any, cell_types: list[str] | None = None, **options: Any
+    ) -> pd.DataFrame:
+        """:meth:`predict` for each of ``cell_types`` (default: every one in the store), one
+        table."""
+        from getx.store import open_store
+
+        if not hasattr(store, "cell_type"):
+            store = open_store(store)
+        names = list(cell_types) if cell_types else list(store.cell_types)
+        missing = [n for n in names if n not in store.cell_types]
+        if missing:
+            raise InputError(f"cell types {missing} are not in the store", store.path)
+        tables = [self.predict(store, name, **options) for name in names]
+        return pd.concat(tables, ignore_index=True)
 
     def predict(
         self, store: Any, cell_type: str, batch_size: int = 32, device: str | None = None
@@ -181,3 +206,82 @@ def load_model(checkpoint: str | Path) -> Predictor:
 def predict(checkpoint: str | Path, store: Any, cell_type: str) -> pd.DataFrame:
     """``load_model(checkpoint).predict(store, cell_type)``."""
     return load_model(checkpoint).predict(store, cell_type)
+
+
+FORMATS = ("tsv", "h5ad")
+GENE_COLUMNS = ["gene_id", "gene_name", "strand", "region", "chrom", "start", "end"]
+
+
+def to_anndata(
+    table: pd.DataFrame,
+    holdout_chroms: Sequence[str] = (),
+    holdout_cell_types: Sequence[str] = (),
+) -> Any:
+    """A prediction table as a gene rows x cell types AnnData.
+
+    ``X``: predicted (float32; NaN where the gene's TSS region is closed in that cell type, so
+    nothing was predicted); ``layers["observed"]``: measured expression (NaN: not measured);
+    ``obs``: the gene row (GENE_COLUMNS) and ``held_out_chromosome``; ``var``:
+    ``held_out_cell_type``; ``uns["getx"]``: the held-out lists. Gene rows in table order of
+    first appearance; ``obs_names`` are gene ids, made unique for genes with several rows.
+    """
+    import anndata
+
+    key = ["gene_id", "strand", "region"]
+    genes = table.drop_duplicates(key)[GENE_COLUMNS].reset_index(drop=True)
+    cell_types = list(pd.unique(table["cell_type"]))
+    row = pd.MultiIndex.from_frame(genes[key]).get_indexer(pd.MultiIndex.from_frame(table[key]))
+    col = pd.Index(cell_types).get_indexer(table["cell_type"])
+    matrices = {}
+    for name in ("predicted", "observed"):
+        values = np.full((len(genes), len(cell_types)), np.nan, dtype=np.float32)
+        values[row, col] = table[name].to_numpy(dtype=np.float32)
+        matrices[name] = values
+    obs = genes.assign(
+        gene_id=genes["gene_id"].astype(str),
+        gene_name=genes["gene_name"].astype(str),
+        chrom=genes["chrom"].astype(str),
+        held_out_chromosome=genes["chrom"].isin(list(holdout_chroms)).to_numpy(),
+    )
+    obs.index = pd.Index(obs["gene_id"].to_numpy(), dtype=str)
+    var = pd.DataFrame(
+        {"held_out_cell_type": np.isin(cell_types, list(holdout_cell_types))},
+        index=pd.Index(cell_types, dtype=str),
+    )
+    adata = anndata.AnnData(
+        X=matrices["predicted"],
+        obs=obs,
+        var=var,
+        layers={"observed": matrices["observed"]},
+        uns={
+            "getx": {
+                "holdout_chroms": list(holdout_chroms),
+                "holdout_cell_types": list(holdout_cell_types),
+            }
+        },
+    )
+    adata.obs_names_make_unique()
+    return adata
+
+
+def write_predictions(
+    table: pd.DataFrame,
+    out: str | Path,
+    output_format: str | None = None,
+    predictor: Predictor | None = None,
+) -> Path:
+    """Write a prediction table atomically as ``tsv`` or ``h5ad`` (None: h5ad when ``out`` ends
+    in .h5ad); ``predictor`` supplies the held-out split recorded in the AnnData."""
+    from getx.io.files import atomic_output
+
+    out = Path(out)
+    output_format = output_format or ("h5ad" if out.suffix == ".h5ad" else "tsv")
+    if output_format not in FORMATS:
+        raise InputError(f"format {output_format!r} is not one of {FORMATS}")
+    with atomic_output(out) as tmp:
+        if output_format == "tsv":
+            table.to_csv(tmp, sep="\t", index=False, na_rep="NA")
+        else:
+            holdouts = predictor.holdouts if predictor is not None else ([], [])
+            to_anndata(table, *holdouts).write_h5ad(tmp)
+    return out

@@ -1,95 +1,23 @@
 """One training run: resolve the config, build data and model, fit with Lightning.
 
-The run directory holds ``config.yaml`` (the resolved config), ``scaling.json`` (the motif
-scaling fitted on training rows), ``checkpoints/`` (one per epoch, ``last.ckpt``, and
-``interrupted.ckpt`` when stopped) and ``logs/metrics.csv``. Every file is written atomically.
+The run directory holds ``config.yaml`` (the resolved :class:`~getx.train.config.TrainConfig`),
+``scaling.json`` (the motif scaling fitted on training rows), ``checkpoints/`` (one per epoch,
+``last.ckpt``, and ``interrupted.ckpt`` when stopped) and ``logs/metrics.csv``. Every file is
+written atomically.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from getx.errors import InputError
 from getx.io.files import atomic_output
+from getx.train.config import TrainConfig, read_config
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class TrainConfig:
-    """Everything a run needs; written to ``config.yaml`` as resolved."""
-
-    store: str
-    out: str
-    task: str = "expression"  # expression | pretrain | accessibility
-    preset: str = "small"  # paper | small
-    arch: str = "transformer"  # transformer | mlp (GET's per-region baseline)
-    model: dict[str, Any] = field(default_factory=dict)  # ModelConfig overrides
-    # data
-    regions: int = 200
-    step: int = 100
-    cell_types: list[str] | None = None
-    holdout_chroms: list[str] = field(default_factory=list)
-    holdout_cell_types: list[str] = field(default_factory=list)
-    drop_zero_accessibility: bool = False
-    accessibility: str = "binary"
-    label_cutoff: float = 0.05
-    random_shift: bool = False  # training windows move by up to step/2 regions per epoch (GET: on)
-    min_context: int = 0  # expression loss on TSSs with this much context each side (GET: 0)
-    # objective
-    loss: str = "poisson"  # poisson | mse (expression and accessibility)
-    loss_on: str = "tss"  # expression: tss (labelled TSS entries) | all (GET: 0 off TSS too)
-    mask_ratio: float = 0.5
-    # optimisation
-    epochs: int = 10
-    max_steps: int = -1
-    batch_size: int = 8
-    lr: float = 1e-4
-    min_lr: float = 1e-6
-    weight_decay: float = 0.05
-    warmup_steps: int = 0
-    layer_decay: float = 1.0
-    # initialisation and adaptation
-    init_checkpoint: str | None = None
-    lora_rank: int = 0
-    lora_alpha: float | None = None
-    # machinery
-    seed: int = 0
-    num_workers: int = 0
-    precision: str = "auto"  # auto: bf16-mixed on GPU, 32 on CPU
-    devices: str = "auto"
-    deterministic: bool = False
-    progress: bool = True
-    limit_val_batches: float = 1.0
-    checkpoint_every: int = 1  # epochs between kept checkpoints (last.ckpt is always written)
-
-    @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise InputError(f"unknown config keys {unknown}")
-        return cls(**values)
-
-    def data_config(self):
-        from getx.train.data import DataConfig
-
-        return DataConfig(
-            regions=self.regions,
-            step=self.step,
-            cell_types=self.cell_types,
-            holdout_chroms=list(self.holdout_chroms),
-            holdout_cell_types=list(self.holdout_cell_types),
-            drop_zero_accessibility=self.drop_zero_accessibility,
-            accessibility=self.accessibility,
-            label_cutoff=self.label_cutoff,
-            random_shift=self.random_shift,
-            min_context=self.min_context,
-        )
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -162,11 +90,12 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
 
     from getx.model import preset
     from getx.model.checkpoint import load_weights
+    from getx.model.heads import head_class
     from getx.store import open_store
     from getx.train.data import prepare_data
     from getx.train.lit import GETLightning, collate
 
-    if config.min_context and (config.task != "expression" or config.loss_on != "tss"):
+    if config.data.min_context and not head_class(config.task).reads_tss(config.loss_on):
         raise InputError(
             "min_context selects the TSSs of the expression loss: it needs task expression and "
             f"loss_on tss (got {config.task}, {config.loss_on})"
@@ -175,10 +104,9 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     ckpt_path = None
     col_max = None
     if resume:
-        stored = out / "config.yaml"
-        if not stored.exists():
+        if not (out / "config.yaml").exists():
             raise InputError("no run to resume here (config.yaml missing)", out)
-        saved = TrainConfig.from_dict(yaml.safe_load(stored.read_text()))
+        saved = read_config(out / "config.yaml")
         saved.epochs, saved.max_steps = config.epochs, config.max_steps
         config = saved
         ckpt_path = latest_checkpoint(out)
@@ -196,7 +124,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
     L.seed_everything(config.seed, workers=True)
     store = open_store(config.store)
-    data = prepare_data(store, config.data_config(), col_max=col_max)
+    # The model's settings are checked before the store's arrays are read.
     model_cfg = preset(
         config.preset,
         n_features=len(store.feature_names) + 1,
@@ -204,6 +132,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         arch=config.arch,
         **config.model,
     )
+    data = prepare_data(store, config.data, col_max=col_max)
     out.mkdir(parents=True, exist_ok=True)
     _write_text(out / "config.yaml", yaml.safe_dump(asdict(config), sort_keys=False))
     _write_text(
@@ -219,7 +148,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
             "layer_decay": config.layer_decay,
             "warmup_steps": config.warmup_steps,
         },
-        data=asdict(config.data_config()),
+        data=asdict(config.data),
         scaling=data.col_max.tolist(),
         feature_names=data.feature_names,
         cell_types=data.plan.cell_types,
@@ -234,14 +163,9 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         # The encoder must match fully; heads may differ (pretrained -> finetune).
         report = load_weights(module.model, config.init_checkpoint, backbone_only=True)
         log.info("initialised from %s (%s)", config.init_checkpoint, report)
-    if config.task == "expression" and config.loss_on == "tss" and ckpt_path is None:
-        # Start the head at the mean label: Adam moves a bias by ~lr per step, so from 0 the
-        # first thousands of steps would only learn the mean (labels are log10 CPM ~ 1-4).
-        mean = data.training_label_mean()
-        if mean > 0:
-            head = module.model.head_exp.bias
-            with torch.no_grad():
-                head.fill_(float(np.log(np.expm1(mean))))
+    if ckpt_path is None and module.model.head.reads_tss(config.loss_on):
+        # The mean label over the TSS entries the loss reads.
+        module.model.head.warm_start(data.training_label_mean())
 
     generator = torch.Generator().manual_seed(config.seed)
     loader_args = {
@@ -254,8 +178,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         data.dataset(
             "train",
             config.task,
-            shift=config.step // 2 if config.random_shift else 0,
-            min_context=config.min_context,
+            shift=config.data.step // 2 if config.data.random_shift else 0,
+            min_context=config.data.min_context,
         ),
         shuffle=True,
         generator=generator,

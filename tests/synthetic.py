@@ -1,4 +1,4 @@
-"""A small synthetic store whose expression needs context: for tests and demos.
+"""A small synthetic store whose expression needs context, for the training tests.
 
 Each chromosome is cut into domains with an enhancer level drawn per domain. Ordinary regions
 carry the enhancer motif with a density set by their domain's level; TSS regions carry only a
