@@ -1,7 +1,7 @@
 """CLI commands for training, prediction and evaluation (registered on ``getx`` by ``getx.cli``).
 
 ``getx pretrain`` and ``getx finetune`` offer one option per setting that declares a ``help``
-(:func:`getx.train.config.option`) in :class:`~getx.train.config.TrainConfig`,
+(:func:`getx.model.config.option`) in :class:`~getx.train.config.TrainConfig`,
 :class:`~getx.train.config.DataConfig` and :class:`~getx.model.config.ModelConfig`; the options
 are built from those fields, so a setting is declared once. Options left out keep the value of
 ``--config`` (a saved ``config.yaml``) or, without one, of ``--preset``, exactly as
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 Store = Annotated[Path, typer.Argument(help="Region store written by `getx prepare`.")]
 _NESTED = {"model": ModelConfig, "data": DataConfig}
+_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,6 @@ class _Option:
     def value(self, config: TrainConfig) -> Any:
         holder = getattr(config, self.section) if self.section else config
         return holder.get(self.field) if isinstance(holder, dict) else getattr(holder, self.field)
-
-
-_KEYWORD = inspect.Parameter.POSITIONAL_OR_KEYWORD
 
 
 def _options(command: str, section: str = "", cls: type = TrainConfig) -> list[_Option]:
