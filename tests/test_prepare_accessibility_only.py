@@ -14,7 +14,7 @@ from getx.errors import InputError
 from getx.io.expression import read_pseudobulk
 from getx.prepare import PrepareInputs, prepare
 from getx.store import open_store
-from getx.train import TrainConfig, load_model, train
+from getx.train import DataConfig, TrainConfig, load_model, train
 
 # 5 Mb of chr22 (about 2,000 DNase candidate regions) keeps the test to seconds.
 SEGMENT = ("chr22", 30_000_000, 35_000_000)
@@ -89,10 +89,7 @@ def test_a_get_model_trains_and_predicts_on_accessibility_alone(k562_store, tmp_
         store=str(store.path),
         out=str(tmp_path / "run"),
         model={"embed_dim": 32, "depth": 1, "num_heads": 2, "motif_dropout": 0.2},
-        regions=50,
-        step=25,
-        accessibility="linear",
-        holdout_chroms=[],
+        data=DataConfig(regions=50, step=25, accessibility="linear", holdout_chroms=[]),
         batch_size=8,
         epochs=2,
         lr=1e-3,
