@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from getx.cache import cache_dir as default_cache_dir
 from getx.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -66,10 +67,6 @@ def references(base: dict[str, str] | None = None) -> dict[str, list[ReferenceFi
             ),
         ]
     }
-
-
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("GETX_CACHE_DIR", Path.home() / ".cache" / "getx"))
 
 
 def fetch_reference(
