@@ -24,13 +24,11 @@ import numpy as np
 
 from getx.io.files import atomic_output
 from getx.motifs import clustering as mc
-from getx.motifs.databases import (
-    PSEUDOCOUNT,
-    _load_jaspar_families,
-    load_jaspar,
-    load_motifs,
-    load_nrmotif_v1,
-)
+from getx.motifs import load_jaspar, load_motifs, load_nrmotif_v1
+from getx.motifs.agreement import adjusted_mutual_information, adjusted_rand_index, split_merge
+from getx.motifs.alignment import align_all
+from getx.motifs.databases import _load_jaspar_families
+from getx.motifs.motifset import PSEUDOCOUNT
 
 DATA = Path(
     os.environ.get("GETX_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data")
@@ -39,11 +37,11 @@ OUT = Path(__file__).resolve().parent / "results"
 
 
 def score(ref: np.ndarray, lab: np.ndarray) -> dict:
-    sm = mc.split_merge(ref, lab)
+    sm = split_merge(ref, lab)
     return {
         "n_clusters": int(lab.max() + 1),
-        "ari": round(mc.adjusted_rand_index(ref, lab), 4),
-        "ami": round(mc.adjusted_mutual_information(ref, lab), 4),
+        "ari": round(adjusted_rand_index(ref, lab), 4),
+        "ami": round(adjusted_mutual_information(ref, lab), 4),
         "split": sm["split"],
         "merged": sm["merged"],
         "exact": sm["exact"],
@@ -60,11 +58,11 @@ def main() -> None:
     aligned = {}
     for col in ("pcc", "kl"):
         t = time.perf_counter()
-        aligned[col, "normal"] = mc.align_all(motifs, score=col)
+        aligned[col, "normal"] = align_all(motifs, score=col)
         timings[f"align_{col}_s"] = round(time.perf_counter() - t, 1)
         t = time.perf_counter()
         # Exact p-values choose their own best alignment over all offsets and strands.
-        aligned[col, "exact"] = mc.align_all(motifs, score=col, pvalue="exact")
+        aligned[col, "exact"] = align_all(motifs, score=col, pvalue="exact")
         timings[f"align_exact_{col}_s"] = round(time.perf_counter() - t, 1)
     variants = [
         (
@@ -222,10 +220,10 @@ def jaspar_default_set() -> dict:
         "n_clusters_exact": int(exact.max() + 1),
         "cut": mc.default_cut(),
         "ari_vs_families": round(
-            mc.adjusted_rand_index(families.motif_cluster, cold.motif_cluster), 4
+            adjusted_rand_index(families.motif_cluster, cold.motif_cluster), 4
         ),
         "ami_vs_families": round(
-            mc.adjusted_mutual_information(families.motif_cluster, cold.motif_cluster), 4
+            adjusted_mutual_information(families.motif_cluster, cold.motif_cluster), 4
         ),
         "cluster_sizes": {
             "singletons": int((sizes == 1).sum()),

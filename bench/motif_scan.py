@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from getx.io.files import atomic_output
-from getx.motifs import encode, load_motifs, region_features, scan_arrays, scanning, select
+from getx.motifs import _tables, encode, load_motifs, region_features, scan_arrays, select
 from getx.motifs.pvalues import strand_thresholds
 
 log = logging.getLogger("bench.motif_scan")
@@ -131,8 +131,8 @@ def main() -> None:
 
     codes = encode(seq)
     scan_arrays(codes[:20000], motifs, thresholds=thr)  # compile / load kernels
-    scanning._PACKED.clear()
-    _, w, c = timed(lambda: scanning._pack(motifs, thr))
+    _tables.PACKED.clear()
+    _, w, c = timed(lambda: _tables.pack(motifs, thr))
     res["getx_tables"] = {"wall_s": w, "cpu_s": c, "note": "built once per motif set, memoised"}
     res["parallel_control_before"] = parallel_control()
     res["getx"] = {}

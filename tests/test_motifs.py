@@ -19,7 +19,8 @@ from getx.motifs import (
     threshold_from_p,
     with_background,
 )
-from getx.motifs.pvalues import PRECISION, discretise, reverse_complement, strand_thresholds
+from getx.motifs.motifset import reverse_complement
+from getx.motifs.pvalues import PRECISION, discretise, strand_thresholds
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +110,39 @@ def test_meme_reader(tmp_path):
         read_meme(bad)
 
 
+@pytest.mark.parametrize(
+    "name, genes",
+    [
+        ("MA0035.5.GATA1", ["GATA1"]),  # JASPAR
+        ("MA0006.1.Ahr::Arnt", ["AHR", "ARNT"]),
+        ("Ahr::Arnt", ["AHR", "ARNT"]),  # a JASPAR TF name alone
+        ("MA1546.1.PAX3(var.2)", ["PAX3"]),  # JASPAR <= 2020 variant tags
+        ("MA0489.1.JUN (var.2)", ["JUN"]),
+        ("ALX3_homeodomain_1", ["ALX3"]),  # GET v1
+        ("Vdr.mouse_nuclearreceptor_1", ["VDR"]),
+        ("ARNT+HIF1A_MA0259.1", ["ARNT", "HIF1A"]),
+        ("MAF+NFE2_MA0501.1", ["MAF", "NFE2"]),
+        ("MAFB_HUMAN.H11MO.0.B", ["MAFB"]),  # HOCOMOCO, a symbol starting "MA"
+        ("AHR.H12CORE.0.P.B", ["AHR"]),  # HOCOMOCO v12
+        ("MA0004.1_MA0004.1.Arnt", ["ARNT"]),  # gimmemotifs' JASPAR names
+        ("MA0035.5", []),  # an id without a TF name
+    ],
+)
+def test_motif_genes_reads_every_database_naming(name, genes):
+    from getx.motifs.genes import motif_genes
+
+    assert motif_genes(name) == genes
+
+
 def test_jaspar_reader(tmp_path):
     p = tmp_path / "x.jaspar"
     p.write_text(">MA0001.1 FOO::BAR\nA [ 1 2 ]\nC [ 0 0 ]\nG [ 3 1 ]\nT [ 0 1 ]\n")
     m = read_jaspar(p)
     assert m.names == ("MA0001.1.FOO::BAR",) and m.matrices[0].shape == (2, 4)
     assert m.cluster_genes["MA0001.1.FOO::BAR"] == ["FOO", "BAR"]
+    variant = tmp_path / "v.jaspar"
+    variant.write_text(">MA0002.1 PAX3(var.2)\nA [ 1 2 ]\nC [ 0 0 ]\nG [ 3 1 ]\nT [ 0 1 ]\n")
+    assert read_jaspar(variant).cluster_genes == {"MA0002.1.PAX3(var.2)": ["PAX3"]}
     np.testing.assert_allclose(m.matrices[0][0], np.log((np.array([1, 0, 3, 0]) + 0.25) / 5 / 0.25))
     plain = tmp_path / "y.pfm"
     plain.write_text(">MA0002.1 X\n1 2\n0 0\n3 1\n0 1\n")
@@ -198,3 +226,22 @@ def test_thresholds_cached(v1, tmp_path, monkeypatch):
     np.testing.assert_array_equal(strand_thresholds(sub, 1e-4), first)
     # GET's AT-rich background: some motifs match every position-ish word (threshold <= 0).
     assert first.shape == (5, 2)
+
+
+def test_damaged_threshold_cache_is_rebuilt(v1, tmp_path, monkeypatch, caplog):
+    monkeypatch.setenv("GETX_CACHE_DIR", str(tmp_path))
+    from getx.motifs import select
+
+    sub = select(v1, names=list(v1.names[:3]))
+    first = strand_thresholds(sub, 1e-4)
+    (path,) = (tmp_path / "thresholds").glob("*.npz")
+    wrong_shape = tmp_path / "other.npz"
+    np.savez(wrong_shape, thresholds=np.zeros((2, 2)))
+    for damage, why in [(b"not a zip", "rebuilding"), (wrong_shape.read_bytes(), "(2, 2)")]:
+        path.write_bytes(damage)
+        caplog.clear()
+        np.testing.assert_array_equal(strand_thresholds(sub, 1e-4), first)
+        assert "rebuilding the threshold cache" in caplog.text and why in caplog.text
+        assert path.read_bytes() != damage  # rewritten
+        with np.load(path, allow_pickle=False) as z:
+            np.testing.assert_array_equal(z["thresholds"], first)

@@ -14,8 +14,20 @@ import numpy as np
 import pytest
 
 from conftest import shared_path
+from getx.motifs import (
+    MotifSet,
+    agreement,
+    alignment,
+    cluster_io,
+    load_motifs,
+    load_nrmotif_v1,
+    read_meme,
+    select,
+)
 from getx.motifs import clustering as mc
-from getx.motifs.databases import MotifSet, load_motifs, load_nrmotif_v1, read_meme, select
+from getx.motifs.genes import motif_genes
+from getx.motifs.motifset import probabilities
+from oracles import exact_nlog10p
 
 
 @pytest.fixture(scope="module")
@@ -38,11 +50,11 @@ def _random_columns(rng: np.random.Generator, k: int) -> np.ndarray:
 
 @pytest.mark.parametrize("score", ["pcc", "kl"])
 def test_self_and_reverse_complement_are_the_best_matches(v1, score):
-    probs = mc.probabilities(v1)
+    probs = probabilities(v1)
     rng = np.random.default_rng(0)
     others = [probs[i] for i in rng.choice(len(probs), 40, replace=False)]
     p = probs[v1.names.index("CTCF_HUMAN.H11MO.0.A")]
-    al = mc.align_all([p, _rc(p), *others], score=score)
+    al = alignment.align_all([p, _rc(p), *others], score=score)
     w = p.shape[0]
     # Self and reverse complement: full overlap, offset 0, the right strand, the top score.
     assert al.overlap[0, 0] == w and al.offset[0, 0] == 0 and al.strand[0, 0] == 0
@@ -57,9 +69,9 @@ def test_self_and_reverse_complement_are_the_best_matches(v1, score):
 @pytest.mark.parametrize("score", ["pcc", "kl"])
 def test_shifted_copy_aligns_at_its_offset_on_both_strands(v1, score):
     rng = np.random.default_rng(1)
-    p = mc.probabilities(v1)[v1.names.index("GATA1_HUMAN.H11MO.0.A")]
+    p = probabilities(v1)[v1.names.index("GATA1_HUMAN.H11MO.0.A")]
     longer = np.vstack([_random_columns(rng, 3), p, _random_columns(rng, 4)])
-    al = mc.align_all([p, longer, _rc(longer)], score=score)
+    al = alignment.align_all([p, longer, _rc(longer)], score=score)
     # Column k of p is column k + 3 of `longer`: offset d = -3 (k faces k - d).
     assert (al.offset[0, 1], al.strand[0, 1]) == (-3, 0)
     assert (al.offset[0, 2], al.strand[0, 2]) == (-3, 1)
@@ -70,7 +82,7 @@ def test_shifted_copy_aligns_at_its_offset_on_both_strands(v1, score):
 
 def test_archetype_of_copies_is_the_motif(v1):
     rng = np.random.default_rng(2)
-    probs = mc.probabilities(v1)
+    probs = probabilities(v1)
     p = probs[v1.names.index("CTCF_HUMAN.H11MO.0.A")]
     q = probs[v1.names.index("GATA1_HUMAN.H11MO.0.A")]
     mats = [p, _rc(p), np.vstack([_random_columns(rng, 3), p, _random_columns(rng, 2)]), q]
@@ -96,10 +108,10 @@ def test_archetype_of_copies_is_the_motif(v1):
 
 def test_ari_known_values():
     # Contingency [[2,0,0],[0,1,1]]: index 1, expected 2*1/6, max 1.5 -> (2/3)/(7/6) = 4/7.
-    assert mc.adjusted_rand_index([0, 0, 1, 1], [0, 0, 1, 2]) == pytest.approx(4 / 7)
-    assert mc.adjusted_rand_index([0, 0, 1, 1], [5, 5, 3, 3]) == pytest.approx(1.0)
+    assert agreement.adjusted_rand_index([0, 0, 1, 1], [0, 0, 1, 2]) == pytest.approx(4 / 7)
+    assert agreement.adjusted_rand_index([0, 0, 1, 1], [5, 5, 3, 3]) == pytest.approx(1.0)
     # Every pair split differently: index 0, expected 2*2/15... -> negative.
-    assert mc.adjusted_rand_index([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2]) < 0
+    assert agreement.adjusted_rand_index([0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2]) < 0
 
 
 def _brute_expectations(a, b):
@@ -107,7 +119,7 @@ def _brute_expectations(a, b):
     n = len(a)
     idx, mis = [], []
     for perm in itertools.permutations(b):
-        t = mc._contingency(a, list(perm))
+        t = agreement._contingency(a, list(perm))
         idx.append(sum(math.comb(int(x), 2) for x in t.ravel()))
         ra, rb = t.sum(axis=1), t.sum(axis=0)
         mis.append(
@@ -125,15 +137,17 @@ def test_ari_and_ami_match_brute_force_permutation_expectations():
     a = [0, 0, 0, 1, 1, 2, 2]
     b = [0, 0, 1, 1, 1, 1, 2]
     e_idx, e_mi = _brute_expectations(a, b)
-    t = mc._contingency(a, b)
+    t = agreement._contingency(a, b)
     n = len(a)
     index = sum(math.comb(int(x), 2) for x in t.ravel())
     sa = sum(math.comb(int(x), 2) for x in t.sum(axis=1))
     sb = sum(math.comb(int(x), 2) for x in t.sum(axis=0))
     assert e_idx == pytest.approx(sa * sb / math.comb(n, 2))
     ari = (index - e_idx) / ((sa + sb) / 2 - e_idx)
-    assert mc.adjusted_rand_index(a, b) == pytest.approx(ari)
-    assert mc._expected_mutual_information(t.sum(axis=1), t.sum(axis=0), n) == pytest.approx(e_mi)
+    assert agreement.adjusted_rand_index(a, b) == pytest.approx(ari)
+    assert agreement._expected_mutual_information(t.sum(axis=1), t.sum(axis=0), n) == pytest.approx(
+        e_mi
+    )
 
     def h(c):
         p = np.asarray(c, float) / n
@@ -147,22 +161,22 @@ def test_ari_and_ami_match_brute_force_permutation_expectations():
         if t[i, j]
     )
     ami = (mi - e_mi) / ((h(ra) + h(rb)) / 2 - e_mi)
-    assert mc.adjusted_mutual_information(a, b) == pytest.approx(ami)
+    assert agreement.adjusted_mutual_information(a, b) == pytest.approx(ami)
 
 
 def test_ami_identity_and_independence():
     rng = np.random.default_rng(3)
     x = rng.integers(0, 30, 2000)
-    assert mc.adjusted_mutual_information(x, (x * 7 + 3) % 31) == pytest.approx(1.0)
+    assert agreement.adjusted_mutual_information(x, (x * 7 + 3) % 31) == pytest.approx(1.0)
     y = rng.integers(0, 30, 2000)
-    assert abs(mc.adjusted_mutual_information(x, y)) < 0.02
-    assert abs(mc.adjusted_rand_index(x, y)) < 0.02
+    assert abs(agreement.adjusted_mutual_information(x, y)) < 0.02
+    assert abs(agreement.adjusted_rand_index(x, y)) < 0.02
 
 
 def test_split_merge_counts():
     ref = [0, 0, 0, 1, 1, 2, 2, 3]
     pred = [0, 0, 1, 2, 2, 2, 2, 3]  # ref 0 split; pred 2 merges ref 1 and 2; ref 3 exact
-    sm = mc.split_merge(ref, pred)
+    sm = agreement.split_merge(ref, pred)
     assert (sm["split"], sm["merged"], sm["exact"]) == (1, 1, 1)
 
 
@@ -179,8 +193,11 @@ def test_recovers_published_clusters_on_a_v1_subset(v1):
     ref = sub.motif_cluster
     first = mc.cluster_labels(sub, mc.ClusterParams(n_clusters=40, method="pcc-average"))
     second = mc.cluster_labels(sub, mc.ClusterParams(n_clusters=40))  # default: tomtom2-kl
-    ari1, ari2 = mc.adjusted_rand_index(ref, first), mc.adjusted_rand_index(ref, second)
-    ami2 = mc.adjusted_mutual_information(ref, second)
+    ari1, ari2 = (
+        agreement.adjusted_rand_index(ref, first),
+        agreement.adjusted_rand_index(ref, second),
+    )
+    ami2 = agreement.adjusted_mutual_information(ref, second)
     # Measured on this subset (373 motifs): default ARI 0.924 / AMI 0.953, first order (PCC,
     # average linkage) ARI 0.735. Other seeds: 0.96 / 0.95 default, 0.77 / 0.81 first order.
     assert ari2 > 0.85, (ari1, ari2, ami2)
@@ -274,7 +291,7 @@ def test_default_set_is_jaspar_in_similarity_clusters_cached_on_disk(jaspar_cold
         genes = set(motifs.cluster_genes[name])
         members = [motifs.names[i] for i in np.flatnonzero(motifs.motif_cluster == c)]
         assert members and genes
-        assert all(set(mc.motif_genes(m)) <= genes for m in members)
+        assert all(set(motif_genes(m)) <= genes for m in members)
     # The cold load wrote one JSON + npz pair (atomically: nothing else is left behind).
     files = sorted(p.name for p in (cache / "motif_clusters").iterdir())
     assert len(files) == 2 and files[0].endswith(".json") and files[1].endswith(".matrices.npz")
@@ -322,8 +339,12 @@ def test_warm_jaspar_load_reads_neither_pyjaspar_nor_the_cluster_cache(
         raise AssertionError("a warm load went past the JASPAR cache")
 
     with monkeypatch.context() as mp:
-        for module, name in [(db, "_load_jaspar_families"), (mc, "cluster_labels"),
-                             (mc, "_read_cached"), (db, "load_nrmotif_v1")]:  # fmt: skip
+        for module, name in [
+            (db, "_load_jaspar_families"),
+            (mc, "cluster_labels"),
+            (cluster_io, "_read_cached"),
+            (cluster_io, "load_nrmotif_v1"),
+        ]:
             mp.setattr(module, name, fail)
         warm = load_motifs("jaspar2024")
         warm_families = load_motifs("jaspar2024-families")
@@ -424,8 +445,8 @@ def test_cluster_cache_is_rebuilt_when_damaged(v1, tmp_path, monkeypatch, caplog
     monkeypatch.setenv("GETX_CACHE_DIR", str(tmp_path))
     sub = select(v1, clusters=["CTCF", "GATA", "SOX/1"])
     four = mc.ClusterParams(n_clusters=4)
-    first = mc.cached_cluster_motifs(sub, four)
-    path = mc.cache_path(sub, four)
+    first = cluster_io.cached_cluster_motifs(sub, four)
+    path = cluster_io.cache_path(sub, four)
     npz = path.with_name(path.name.removesuffix(".json") + ".matrices.npz")
     assert path.exists() and npz.exists()
 
@@ -436,21 +457,21 @@ def test_cluster_cache_is_rebuilt_when_damaged(v1, tmp_path, monkeypatch, caplog
         good = damaged.read_bytes()
         damaged.write_bytes(damage)
         caplog.clear()
-        again = mc.cached_cluster_motifs(sub, four)
+        again = cluster_io.cached_cluster_motifs(sub, four)
         assert same(again, first)  # rebuilt, deterministically
         assert "rebuilding the motif-cluster cache" in caplog.text and str(path) in caplog.text
         assert damaged.read_bytes() == good  # and rewritten
     # An entry that is not for this motif set (another set's file under this key) is rebuilt.
     other = select(v1, clusters=["CTCF", "SOX/1"])
     two = mc.ClusterParams(n_clusters=2)
-    mc.cached_cluster_motifs(other, two)
-    path.write_bytes(mc.cache_path(other, two).read_bytes())
+    cluster_io.cached_cluster_motifs(other, two)
+    path.write_bytes(cluster_io.cache_path(other, two).read_bytes())
     caplog.clear()
-    assert same(mc.cached_cluster_motifs(sub, four), first)
+    assert same(cluster_io.cached_cluster_motifs(sub, four), first)
     assert "another motif set" in caplog.text
     # use_cache=False neither reads nor writes.
     path.unlink()
-    assert same(mc.cached_cluster_motifs(sub, four, use_cache=False), first)
+    assert same(cluster_io.cached_cluster_motifs(sub, four, use_cache=False), first)
     assert not path.exists()
 
 
@@ -469,16 +490,20 @@ def test_cluster_cache_key_changes_with_every_parameter(v1, tmp_path, monkeypatc
         "pvalue": "exact",
     }
     assert set(changed) == {f.name for f in fields(mc.ClusterParams)}  # no parameter untested
-    paths = {mc.cache_path(sub, replace(base, **{k: v})) for k, v in changed.items()}
-    assert len(paths | {mc.cache_path(sub, base)}) == len(changed) + 1
-    assert mc.cache_path(sub) == mc.cache_path(sub, base)
+    paths = {cluster_io.cache_path(sub, replace(base, **{k: v})) for k, v in changed.items()}
+    assert len(paths | {cluster_io.cache_path(sub, base)}) == len(changed) + 1
+    assert cluster_io.cache_path(sub) == cluster_io.cache_path(sub, base)
     # The same clustering is the same entry: an unset cut is the default one, and a cut is
     # unused when n_clusters decides.
-    assert mc.cache_path(sub, replace(base, cut=mc.default_cut())) == mc.cache_path(sub, base)
+    assert cluster_io.cache_path(sub, replace(base, cut=mc.default_cut())) == cluster_io.cache_path(
+        sub, base
+    )
     seven = mc.ClusterParams(n_clusters=7)
-    assert mc.cache_path(sub, replace(seven, cut=0.3)) == mc.cache_path(sub, seven)
+    assert cluster_io.cache_path(sub, replace(seven, cut=0.3)) == cluster_io.cache_path(sub, seven)
     # Another motif set is another entry too.
-    assert mc.cache_path(select(v1, clusters=["CTCF"]), base) != mc.cache_path(sub, base)
+    assert cluster_io.cache_path(select(v1, clusters=["CTCF"]), base) != cluster_io.cache_path(
+        sub, base
+    )
 
 
 def test_unknown_jaspar_grouping():
@@ -510,7 +535,7 @@ def test_exact_pvalues_match_brute_force_enumeration():
     rng = np.random.default_rng(7)
     probs = [rng.dirichlet(np.full(4, 0.4), size=w) for w in (3, 4, 3, 4)]
     probs.append(probs[0][::-1, ::-1].copy())  # a reverse complement: a strong match
-    al = mc.align_all(probs, score="kl", min_overlap=3, pvalue="exact")
+    al = alignment.align_all(probs, score="kl", min_overlap=3, pvalue="exact")
 
     # Column score from its definition: minus the symmetrised KL divergence (with pseudocount).
     def kl(q, t):
@@ -520,7 +545,7 @@ def test_exact_pvalues_match_brute_force_enumeration():
     columns = np.concatenate([p for p in probs] + [p[::-1, ::-1] for p in probs])  # (C, 4)
     for i, q in enumerate(probs):
         S = kl(q[:, None, :], columns[None, :, :])  # (w, C): every column against every column
-        step = (S.max() - S.min()) / mc.EXACT_BINS
+        step = (S.max() - S.min()) / alignment.EXACT_BINS
         null: dict[tuple[int, int], np.ndarray] = {}
         for j, t in enumerate(probs):
             p = 10 ** -al.nlog10p[i, j]
@@ -549,20 +574,20 @@ def test_exact_pvalues_cluster_like_the_normal_ones(v1):
     from dataclasses import replace
 
     sub = select(v1, clusters=["CTCF", "GATA", "AP1/1", "SOX/1", "KLF/SP/2", "NR/3"])
-    al = mc.align_all(sub, score="kl")
-    exact_al = replace(al, nlog10p=mc.exact_nlog10p(sub, al, "kl"))
+    al = alignment.align_all(sub, score="kl")
+    exact_al = replace(al, nlog10p=exact_nlog10p(sub, al, "kl"))
     # The exact p of the best alignment over every offset and strand (TOMTOM's choice) is at
     # least that of the alignment the normal approximation chose, often better, and is what
     # exact_nlog10p gives for the alignment it reports.
-    best_al = mc.align_all(sub, score="kl", pvalue="exact")
+    best_al = alignment.align_all(sub, score="kl", pvalue="exact")
     assert (best_al.nlog10p >= exact_al.nlog10p).all()
     assert (best_al.nlog10p > exact_al.nlog10p + 0.1).mean() > 0.005  # 0.9 % measured
-    np.testing.assert_array_equal(mc.exact_nlog10p(sub, best_al, "kl"), best_al.nlog10p)
+    np.testing.assert_array_equal(exact_nlog10p(sub, best_al, "kl"), best_al.nlog10p)
     six = mc.ClusterParams(n_clusters=6)
     normal = mc.cluster_labels(sub, six, alignments=al)
     for exact in (
         mc.cluster_labels(sub, six, alignments=exact_al),
         mc.cluster_labels(sub, replace(six, pvalue="exact")),
     ):
-        assert mc.adjusted_rand_index(sub.motif_cluster, exact) > 0.8
-        assert mc.adjusted_rand_index(normal, exact) > 0.8
+        assert agreement.adjusted_rand_index(sub.motif_cluster, exact) > 0.8
+        assert agreement.adjusted_rand_index(normal, exact) > 0.8

@@ -50,16 +50,10 @@ def cluster(
     import time
 
     from getx.errors import InputError
-    from getx.motifs.clustering import (
-        METHODS,
-        PVALUES,
-        ClusterParams,
-        adjusted_mutual_information,
-        adjusted_rand_index,
-        archetypes,
-        cluster_motifs,
-        write_clustering,
-    )
+    from getx.motifs.agreement import adjusted_mutual_information, adjusted_rand_index
+    from getx.motifs.alignment import PVALUES
+    from getx.motifs.cluster_io import write_clustering
+    from getx.motifs.clustering import METHODS, ClusterParams, archetypes, cluster_motifs
     from getx.motifs.databases import load_motifs
 
     if method not in METHODS:

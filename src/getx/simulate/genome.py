@@ -7,12 +7,12 @@ output exactly. Sequences are uint8 codes 0-3 = A, C, G, T and 4 = N.
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from getx.motifs.genes import motif_genes
 from getx.simulate.config import SimConfig
 
 log = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ def choose_tfs(motifs, n: int, rng: np.random.Generator) -> TFSet:
     idx = np.array([by_cluster[c][rng.integers(len(by_cluster[c]))] for c in chosen_clusters])
     names: list[str] = []
     for i in idx:
-        base = _tf_name(motifs.names[i]) or f"TF{i}"
+        base = next(iter(motif_genes(motifs.names[i])), f"TF{i}")  # a dimer's first TF
         name, k = base, 2
         while name in names:
             name, k = f"{base}_{k}", k + 1
@@ -225,13 +225,6 @@ def choose_tfs(motifs, n: int, rng: np.random.Generator) -> TFSet:
         probabilities=[probs[i] for i in idx],
         log_odds=[np.asarray(motifs.matrices[i]) for i in idx],
     )
-
-
-def _tf_name(motif: str) -> str:
-    """TF symbol from a motif name: JASPAR "MA0035.5.GATA1", v1 "FOXH1_MA0479.1", HOCOMOCO."""
-    jaspar = re.match(r"^MA\d+\.\d+\.(.+)$", motif)
-    name = jaspar.group(1) if jaspar else motif.split("_")[0].split(".")[0]
-    return name.split("::")[0].upper()
 
 
 def sample_sites(
