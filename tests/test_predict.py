@@ -1,4 +1,4 @@
-"""Prediction: one window per TSS region, every gene row kept, chromosome ends padded."""
+"""Prediction: one window per TSS region, every gene row kept, chromosome ends inside."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from getx.errors import InputError
 from getx.store import open_store
 from getx.train.commands import predict as predict_command
 from getx.train.config import DataConfig
-from getx.train.predict import COLUMNS, load_model, predict
+from getx.train.predict import COLUMNS, load_model, predict, tss_windows
 from getx.train.run import TrainConfig, train
 from synthetic import make_synthetic_store
 
@@ -63,7 +63,7 @@ def test_predict_covers_shared_regions_and_chromosome_ends(trained):
     assert row["start"] == store.regions.loc[row["region"], "start"]
 
 
-def test_prediction_at_chromosome_end_equals_hand_built_padded_window(trained):
+def test_prediction_at_chromosome_end_equals_hand_built_window(trained):
     store_path, run = trained
     store = open_store(store_path)
     model = load_model(run)
@@ -71,26 +71,43 @@ def test_prediction_at_chromosome_end_equals_hand_built_padded_window(trained):
     chrom = store.regions["chrom"].to_numpy()
     last_row = int(np.flatnonzero(chrom == "chr1")[-1])
     first_row = int(np.flatnonzero(chrom == "chr2")[0])
-    for row in (last_row, first_row):
+    features = store.read_features()
+    col_max = np.asarray(model.hparams["scaling"], dtype=np.float32)
+    centres = (store.regions["start"] + store.regions["end"]).to_numpy() // 2
+    for row, at_end in ((last_row, True), (first_row, False)):
         hits = table[table["region"] == row]
         assert len(hits) >= 1  # genes at both chromosome ends are predicted
-        # Independent window: R = 16, TSS at index 8, chromosome rows only, padding elsewhere.
+        # Independent window: R = 16 rows of the chromosome, the TSS at its own position
+        # (the last or the first), as training windows hold chromosome ends; no padding.
         rows = np.flatnonzero(chrom == chrom[row])
-        k = int(np.searchsorted(rows, row))
-        window = [rows[i] if 0 <= i < len(rows) else -1 for i in range(k - 8, k + 8)]
-        window = np.array(window)
-        assert (window < 0).any()
-        features = store.read_features()
-        col_max = np.asarray(model.hparams["scaling"], dtype=np.float32)
+        window = rows[-16:] if at_end else rows[:16]
+        focus = 15 if at_end else 0
         x = np.zeros((16, features.shape[1] + 1), dtype=np.float32)
-        valid = window >= 0
-        x[valid, :-1] = np.clip(features[window[valid]] / col_max, 0, 1)
-        x[valid, -1] = (store.cell_type("open").accessibility_raw[window[valid]] > 0).astype(float)
+        x[:, :-1] = np.clip(features[window] / col_max, 0, 1)
+        x[:, -1] = (store.cell_type("open").accessibility_raw[window] > 0).astype(float)
+        positions = (centres[window] - centres[window[0]]).astype(np.float32)
         with torch.no_grad():
-            pred = model.model(torch.from_numpy(x)[None], torch.from_numpy(~valid)[None])[0, 8]
+            pred = model.model(
+                torch.from_numpy(x)[None], positions=torch.from_numpy(positions)[None]
+            )
         for _, hit in hits.iterrows():
-            expected = float(pred[0 if hit["strand"] == "+" else 1])
+            expected = float(pred[0, focus, 0 if hit["strand"] == "+" else 1])
             assert hit["predicted"] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+def test_tss_windows_centre_the_tss_and_stay_inside_the_chromosome():
+    chroms = np.array(["a"] * 10 + ["b"] * 3)
+    usable = np.ones(13, dtype=bool)
+    usable[4] = False
+    w = tss_windows(chroms, usable, np.array([5, 0, 9, 11, 5]), size=4)
+    np.testing.assert_array_equal(w.region, [0, 5, 9, 11])  # unique, sorted
+    # chromosome a's usable rows: 0 1 2 3 5 6 7 8 9 (row 4 skipped)
+    np.testing.assert_array_equal(w.rows[0], [0, 1, 2, 3])
+    np.testing.assert_array_equal(w.rows[1], [2, 3, 5, 6])  # centred: TSS at size // 2
+    np.testing.assert_array_equal(w.rows[2], [6, 7, 8, 9])  # chromosome end: shifted inside
+    np.testing.assert_array_equal(w.rows[3], [10, 11, 12, -1])  # short chromosome: padded
+    np.testing.assert_array_equal(w.focus, [0, 2, 3, 1])
+    np.testing.assert_array_equal(w.rows[np.arange(4), w.focus], w.region)
 
 
 def test_predict_command_writes_tsv(trained, tmp_path):
@@ -176,3 +193,15 @@ def test_anndata_keeps_each_gene_row_and_the_split():
     np.testing.assert_array_equal(
         adata.layers["observed"], [[2.0, np.nan], [np.nan, 0.25], [3.0, np.nan], [np.nan, 1.0]]
     )
+
+
+def test_predict_rejects_a_store_of_another_motif_set(trained):
+    store_path, run = trained
+    store = open_store(store_path)
+    model = load_model(run)
+    model.hparams["motif_checksum"] = "a" * 64
+    store.attrs["motif_set"] = {"checksum": "b" * 64}
+    with pytest.raises(InputError, match=r"motif set \(checksum bbbbbbbbbbbb\) is not the one"):
+        model.predict(store, "open")
+    store.attrs["motif_set"] = {"checksum": "a" * 64}
+    assert len(model.predict(store, "open")) > 0

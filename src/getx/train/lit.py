@@ -55,6 +55,7 @@ class GETLightning(L.LightningModule):
         loss: str = "poisson",
         mask_ratio: float = 0.5,
         loss_on: str = "tss",
+        motif_checksum: str | None = None,  # the store's motif set, checked at prediction
     ):
         super().__init__()
         if loss_on not in ("tss", "all"):

@@ -1,9 +1,15 @@
-"""Expression prediction from a trained checkpoint: one window centred on each TSS region.
+"""Expression prediction from a trained checkpoint: one window around each TSS region.
 
 ``load_model(checkpoint)`` returns a :class:`Predictor`; ``Predictor.predict(store, cell_type)``
 returns one row per (gene, strand, TSS region) of the store's gene index whose region is
 accessible in the cell type, so genes sharing a region (bidirectional promoters, or two genes on
-one strand) each keep their row. Windows near a chromosome end are padded and masked.
+one strand) each keep their row.
+
+The pieces are public for interpretation, which runs the same windows: :func:`tss_windows` gives
+each TSS region its window (the TSS in the middle, moved inside the chromosome near its ends as
+training windows are, so the TSS sits at its own position there; padded only on a chromosome
+shorter than a window), ``Predictor.inputs`` the scaled model inputs of a store and cell type,
+and :meth:`WindowInputs.batch` the (B, R, F+1) inputs, padding mask and positions of windows.
 
 Table columns: gene_id, gene_name, cell_type, region (store row), chrom, start, end, strand
 ('+'/'-'), predicted, observed (the store's measured expression; NaN when not measured).
@@ -53,6 +59,71 @@ def _resolve(checkpoint: str | Path) -> Path:
 
 
 @dataclass
+class TSSWindows:
+    """One window per TSS region: its store rows and where the TSS region sits in it."""
+
+    region: np.ndarray  # (N,) int64 store row of each TSS region, increasing
+    rows: np.ndarray  # (N, R) int64 the window's store rows in order, -1 = padding (at the end)
+    focus: np.ndarray  # (N,) int64 position of the TSS region in its window
+
+    def __len__(self) -> int:
+        return len(self.region)
+
+
+def tss_windows(
+    region_chroms: np.ndarray, usable: np.ndarray, regions: np.ndarray, size: int
+) -> TSSWindows:
+    """Windows of ``size`` consecutive usable rows, one per TSS region in ``regions``.
+
+    ``region_chroms`` (n,) is the store's chrom column and ``usable`` (n,) bool the rows windows
+    may hold (every row, or the accessible ones with ``drop_zero_accessibility``); ``regions``
+    must be usable. Each window holds its TSS region at position size // 2 when the chromosome
+    has that many usable rows on each side, and otherwise the chromosome's first (or last)
+    ``size`` usable rows, the TSS at its own position; a chromosome with fewer rows gives a window
+    padded at the end.
+    """
+    chroms = np.asarray(region_chroms).astype(str)
+    regions = np.unique(np.asarray(regions, dtype=np.int64))
+    if len(regions) and not np.asarray(usable, bool)[regions].all():
+        raise ValueError("TSS regions must be usable rows")
+    windows = np.full((len(regions), size), -1, dtype=np.int64)
+    focus = np.zeros(len(regions), dtype=np.int64)
+    for chrom in np.unique(chroms[regions]):
+        rows = np.flatnonzero((chroms == chrom) & usable)
+        here = np.flatnonzero(chroms[regions] == chrom)
+        index = np.searchsorted(rows, regions[here])
+        start = np.clip(index - size // 2, 0, max(len(rows) - size, 0))
+        span = start[:, None] + np.arange(size)[None, :]
+        inside = span < len(rows)
+        windows[here] = np.where(inside, rows[np.minimum(span, len(rows) - 1)], -1)
+        focus[here] = index - start
+    return TSSWindows(regions, windows, focus)
+
+
+@dataclass
+class WindowInputs:
+    """A store's model inputs in one cell type, scaled as the checkpoint was trained."""
+
+    features: np.ndarray  # (n, F) float32 scaled motif features
+    access: np.ndarray  # (n,) float32 the accessibility input column
+    centres: np.ndarray  # (n,) int64 region centres in bp
+    usable: np.ndarray  # (n,) bool rows a window may hold
+    accessible: np.ndarray  # (n,) bool raw accessibility > 0
+
+    def batch(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For windows ``rows`` (B, R): inputs x (B, R, F+1) float32 (motifs, then accessibility;
+        0 on padding), the padding mask (B, R) bool and region positions (B, R) float32."""
+        from getx.train.data import window_positions
+
+        valid = rows >= 0
+        F = self.features.shape[1]
+        x = np.zeros((*rows.shape, F + 1), dtype=np.float32)
+        x[valid, :F] = self.features[rows[valid]]
+        x[valid, F] = self.access[rows[valid]]
+        return x, ~valid, window_positions(self.centres, rows)
+
+
+@dataclass
 class Predictor:
     """A trained model with the data settings and feature scaling it was trained with."""
 
@@ -86,21 +157,10 @@ class Predictor:
         tables = [self.predict(store, name, **options) for name in names]
         return pd.concat(tables, ignore_index=True)
 
-    def predict(
-        self, store: Any, cell_type: str, batch_size: int = 32, device: str | None = None
-    ) -> pd.DataFrame:
-        """Predicted expression for every gene with an accessible TSS region in ``cell_type``."""
-        import torch
-
+    def check_store(self, store: Any) -> Any:
+        """The store (opened from a path if needed), refused unless its motif features are the
+        checkpoint's (names, order and, when both record it, the motif-set checksum)."""
         from getx.store import open_store
-        from getx.train.data import (
-            DataConfig,
-            cell_type_arrays,
-            region_centres,
-            scale_features,
-            usable_rows,
-            window_positions,
-        )
 
         if not hasattr(store, "cell_type"):
             store = open_store(store)
@@ -113,49 +173,68 @@ class Predictor:
                 "clusters, or another order): prepare the store with the model's motif set",
                 store.path,
             )
+        trained = self.hparams.get("motif_checksum")
+        given = (store.attrs.get("motif_set") or {}).get("checksum")
+        if trained and given and trained != given:
+            raise InputError(
+                f"store motif set (checksum {given[:12]}) is not the one the checkpoint was "
+                f"trained on ({trained[:12]}): prepare the store with the model's motif set",
+                store.path,
+            )
+        return store
+
+    def inputs(self, store: Any, cell_type: str) -> WindowInputs:
+        """The model inputs of ``store`` (a checked store) in ``cell_type``."""
+        from getx.train.config import DataConfig
+        from getx.train.data import (
+            cell_type_arrays,
+            region_centres,
+            scale_features,
+            usable_rows,
+        )
+
         config = DataConfig(**self.hparams["data"])
         arrays = cell_type_arrays(store.cell_type(cell_type), config)
-        usable = usable_rows(arrays, config)
-        genes = store.genes.reset_index(drop=True)
-        gene_expression = store.cell_type(cell_type).gene_expression
-        keep = arrays.accessible[genes["region"].to_numpy()]
-        genes = genes.loc[keep].copy()
-        observed = np.asarray(gene_expression, dtype=np.float64)[keep]
         features = scale_features(store.read_features(), np.asarray(self.hparams["scaling"]))
-        chroms = store.regions["chrom"].to_numpy().astype(str)
-        centres_bp = region_centres(store.regions)
-        R, half = self.regions, self.regions // 2
+        return WindowInputs(
+            features,
+            arrays.access_input,
+            region_centres(store.regions),
+            usable_rows(arrays, config),
+            arrays.accessible,
+        )
 
-        centres = np.unique(genes["region"].to_numpy())
-        windows = np.full((len(centres), R), -1, dtype=np.int64)
-        for chrom in np.unique(chroms[centres]):
-            rows = np.flatnonzero((chroms == chrom) & usable)
-            here = np.flatnonzero(chroms[centres] == chrom)
-            index = np.searchsorted(rows, centres[here])
-            for slot, k in zip(here, index, strict=True):
-                lo, hi = k - half, k - half + R
-                window = rows[max(lo, 0) : min(hi, len(rows))]
-                offset = max(-lo, 0)
-                windows[slot, offset : offset + len(window)] = window
+    def windows(self, store: Any, inputs: WindowInputs, regions: np.ndarray) -> TSSWindows:
+        """The prediction window of each TSS region in ``regions`` (accessible rows)."""
+        return tss_windows(store.regions["chrom"].to_numpy(), inputs.usable, regions, self.regions)
+
+    def predict(
+        self, store: Any, cell_type: str, batch_size: int = 32, device: str | None = None
+    ) -> pd.DataFrame:
+        """Predicted expression for every gene with an accessible TSS region in ``cell_type``."""
+        import torch
+
+        store = self.check_store(store)
+        inputs = self.inputs(store, cell_type)
+        genes = store.genes.reset_index(drop=True)
+        keep = inputs.accessible[genes["region"].to_numpy()]
+        observed = np.asarray(store.cell_type(cell_type).gene_expression, np.float64)[keep]
+        genes = genes.loc[keep]
+        windows = self.windows(store, inputs, genes["region"].to_numpy())
 
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         model = self.model.to(device)
-        F = features.shape[1]
-        out = np.zeros((len(centres), 2), dtype=np.float32)
+        out = np.zeros((len(windows), 2), dtype=np.float32)
         with torch.no_grad():
-            for start in range(0, len(centres), batch_size):
-                pos = windows[start : start + batch_size]
-                valid = pos >= 0
-                x = np.zeros((*pos.shape, F + 1), dtype=np.float32)
-                x[valid, :F] = features[pos[valid]]
-                x[valid, F] = arrays.access_input[pos[valid]]
-                xt = torch.from_numpy(x).to(device)
-                pad = torch.from_numpy(~valid).to(device)
-                positions = torch.from_numpy(window_positions(centres_bp, pos)).to(device)
-                pred = model(xt, pad, positions=positions)[:, half].float().cpu().numpy()
-                out[start : start + len(pos)] = pred
-        slot_of = {int(r): i for i, r in enumerate(centres)}
-        slots = np.array([slot_of[int(r)] for r in genes["region"]], dtype=np.int64)
+            for start in range(0, len(windows), batch_size):
+                part = slice(start, start + batch_size)
+                x, pad, positions = (
+                    torch.from_numpy(a).to(device) for a in inputs.batch(windows.rows[part])
+                )
+                pred = model(x, pad, positions=positions).float()
+                focus = torch.from_numpy(windows.focus[part]).to(device)
+                out[part] = pred[torch.arange(len(focus), device=device), focus].cpu().numpy()
+        slots = np.searchsorted(windows.region, genes["region"].to_numpy())
         strand_idx = (genes["strand"].to_numpy() == "-").astype(np.int64)
         regions = store.regions
         table = pd.DataFrame(
@@ -173,7 +252,7 @@ class Predictor:
             },
             columns=COLUMNS,
         )
-        log.info("predicted %d gene rows from %d TSS windows", len(table), len(centres))
+        log.info("predicted %d gene rows from %d TSS windows", len(table), len(windows))
         return table
 
 

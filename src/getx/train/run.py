@@ -158,6 +158,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         loss=config.loss,
         loss_on=config.loss_on,
         mask_ratio=config.mask_ratio,
+        motif_checksum=(store.attrs.get("motif_set") or {}).get("checksum"),
     )
     if config.init_checkpoint and ckpt_path is None:
         # The encoder must match fully; heads may differ (pretrained -> finetune).
