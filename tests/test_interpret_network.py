@@ -75,9 +75,9 @@ def test_network_refuses_too_few_genes_and_bad_files(tmp_path):
     matrix = pd.DataFrame(np.random.default_rng(0).normal(size=(5, 6)))
     with pytest.raises(InputError, match="5 genes for 6 varying motif columns"):
         causal_network(matrix)
-    with pytest.raises(InputError, match="must end in .graphml or .json"):
+    with pytest.raises(InputError, match=r"must end in \.graphml or \.json"):
         write_network(causal_network(matrix.iloc[:, :2], runs=1).graph(), tmp_path / "n.txt")
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    with pytest.raises(InputError, match="bad.json: not a network file"):
+    with pytest.raises(InputError, match=r"bad\.json: not a network file"):
         read_network(bad)
