@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
+from getx.interpret import commands as interpret_commands
 from getx.motifs import commands as motif_commands
 from getx.simulate import commands as simulate_commands
 from getx.structures import commands as structures_commands
@@ -336,6 +337,10 @@ app.command()(train_commands.pretrain)
 app.command()(train_commands.finetune)
 app.command()(train_commands.predict)
 app.command()(train_commands.evaluate)
+for command in (interpret_commands.interpret, interpret_commands.links,
+                interpret_commands.perturb, interpret_commands.variants):  # fmt: skip
+    app.command()(command)
+app.add_typer(interpret_commands.network_app, name="network")
 
 motifs_app = typer.Typer(help="Motif sets: clustering into archetypes.", no_args_is_help=True)
 motifs_app.command("cluster")(motif_commands.cluster)

@@ -30,7 +30,7 @@ import numpy as np
 _K1, _K2, _GAMMA = 79.047, 7.4129, 0.37457
 _H_GAUSS = (1 + np.log(2 * np.pi)) / 2
 # Elements of one (n, rows, m) block of residuals in the pairwise search (memory bound).
-_BLOCK = 1 << 23
+_BLOCK = 1 << 16
 
 
 def _log_cosh(u: np.ndarray) -> np.ndarray:
@@ -109,10 +109,15 @@ def direct_lingam(X: np.ndarray) -> tuple[list[int], np.ndarray]:
     n, p = X.shape
     if n <= p + 1:
         raise ValueError(f"DirectLiNGAM needs more samples ({n}) than variables ({p}) + 1")
-    order = causal_order(X)
-    B = np.zeros((p, p))
-    for k in range(1, p):
-        B[order[k], order[:k]] = adaptive_lasso(X, order[:k], order[k])
+    from threadpoolctl import threadpool_limits
+
+    # Many small regressions: multi-threaded BLAS costs far more than it gains here (x80 slower
+    # for LinearRegression on 700 x 200 with two busy cores).
+    with threadpool_limits(limits=1, user_api="blas"):
+        order = causal_order(X)
+        B = np.zeros((p, p))
+        for k in range(1, p):
+            B[order[k], order[:k]] = adaptive_lasso(X, order[:k], order[k])
     return order, B
 
 
