@@ -71,6 +71,9 @@ def test_report_is_a_self_contained_page_with_plots(demo):
     text = demo.report.read_text()
     for heading in ("Held-out accuracy", "Per cell type", "Training", "Run time"):
         assert heading in text
+    # interpretation of held-out genes beside the simulator's truth
+    assert "Interpretation: which regions drive a gene" in text
+    assert "true driving TFs" in text and "true enhancers" in text
     # the run-time table holds durations of finished stages (not clock readings)
     run_time = text[text.index("Run time") :]
     seconds = [float(v) for v in re.findall(r"<td>([0-9.]+)</td>", run_time)]

@@ -212,6 +212,23 @@ def run_demo(
     done("predict and evaluate")
     scores, per_cell_type = write_evaluation(out, predictions)
 
+    interpretation = []
+    if data is None:  # simulated: the truth shows what interpretation should find
+        from getx.interpret.report import interpretation_sections
+        from getx.interpret.truth import read_truth
+        from getx.train.predict import load_model
+
+        timed("interpret")
+        training_cells = [c for c in store.cell_types if c not in held_cells]
+        interpretation = interpretation_sections(
+            load_model(runs["finetune"]),
+            store,
+            read_truth(out / "sim"),
+            training_cells[0],
+            held_chroms,
+        )
+        done("interpret")
+
     timed("report")
     summary = {
         "source": source,
@@ -241,6 +258,7 @@ def run_demo(
         logs,
         finished,
         read_config(runs["finetune"]),
+        interpretation,
     )
     done("report")
     summary["timings_s"] = timings

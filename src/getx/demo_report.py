@@ -22,8 +22,10 @@ def write_demo_report(
     logs: dict[str, pd.DataFrame],
     timings: dict[str, float],
     finetune: TrainConfig,
+    interpretation: list[Section] | None = None,
 ) -> Path:
-    """The demo's report.html: held-out scatter plots, model comparison, curves, timings.
+    """The demo's report.html: held-out scatter plots, model comparison, curves, the
+    ``interpretation`` sections (:mod:`getx.interpret.report`, when given), timings.
 
     ``summary``: the demo's summary.json; ``predictions``: the finetuned GET's, with a ``group``
     column; ``logs``: run name -> its metrics.csv; ``finetune``: the finetuning run's config.
@@ -81,7 +83,7 @@ def write_demo_report(
     return write_report(
         path,
         "getx demo report",
-        [overview, accuracy, cells, curves, timing],
+        [overview, accuracy, cells, curves, *(interpretation or []), timing],
         subtitle=time.strftime("%Y-%m-%d %H:%M"),
     )
 

@@ -121,8 +121,8 @@ def forward(
     progress: Progress | None = None,
 ) -> np.ndarray:
     """(N, 2) predictions at each window's ``focus`` for windows ``rows`` (N, R) built from
-    ``inputs``; ``zero`` (N,) a window position whose motifs and accessibility are set to 0
-    (-1: none)."""
+    ``inputs``; ``zero``: window positions whose motifs and accessibility are set to 0, either
+    (N,) one position per window (-1: none) or an (N, R) bool mask."""
     import torch
 
     device = _device(device)
@@ -133,7 +133,9 @@ def forward(
             part = slice(start, start + batch_size)
             x, pad, positions = inputs.batch(rows[part])
             index = np.arange(len(x))
-            if zero is not None:
+            if zero is not None and zero.ndim == 2:
+                x[zero[part]] = 0.0
+            elif zero is not None:
                 knocked = zero[part] >= 0
                 x[index[knocked], zero[part][knocked]] = 0.0
             x, pad, positions = (torch.from_numpy(a).to(device) for a in (x, pad, positions))

@@ -12,10 +12,10 @@ scores side by side.
   ``exp(scale - gamma * ln(max(d, 5 kb) + 1))`` with its K562 Hi-C fit (gamma 1.0242, scale
   5.9595), d the distance between region centres;
 * ``get_abc``: GET's combination of its importance with the contact term (gcell adds a
-  power-law x accessibility term to its region importance): the region's share of the
-  window's importance plus its ``abc`` share, over 2;
-* ``score``: the default ranking, ``importance`` (the best of these on the simulator's truth,
-  see docs/interpret.md).
+  power-law x accessibility term to its region importance): the region's share of the window's
+  activating importance (``importance_signed`` where positive) plus its ``abc`` share, over 2;
+* ``score``: the default ranking, ``importance_signed`` (with the knock-out, the best of these
+  on the simulator's truth, and it needs no extra model runs; see docs/interpret.md).
 
 One row per (gene row, accessible region of its window); ``distance`` is signed (region centre
 minus TSS region centre, bp) and ``tss_region`` the row of the gene's TSS region
@@ -58,7 +58,7 @@ COLUMNS = [
     "get_abc",
     "score",
 ]
-DEFAULT_SCORE = "importance"
+DEFAULT_SCORE = "importance_signed"
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,8 @@ def link_table(
         }
     )
     table["abc"] = activity / _per_row_sum(g_index, activity)
-    share = importance / _per_row_sum(g_index, importance)
-    table["get_abc"] = (share + table["abc"].to_numpy()) / 2
+    drive = np.clip(table["importance_signed"].to_numpy(), 0.0, None)
+    table["get_abc"] = (drive / _per_row_sum(g_index, drive) + table["abc"].to_numpy()) / 2
     table["score"] = table[DEFAULT_SCORE]
     return table[COLUMNS]
 

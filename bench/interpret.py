@@ -1,0 +1,521 @@
+"""Interpretation benchmarks: speed, recovery of the simulator's truth, and the K562 CRISPRi
+enhancer-gene benchmark. Each part adds its section to bench/results/interpret.{json,md}.
+
+    python bench/interpret.py speed [--store STORE] [--targets 64]
+    python bench/interpret.py truth [--demo DIR]      # a finished `getx demo --out DIR`
+    python bench/interpret.py k562 [--work DIR]       # builds, trains and scores (minutes)
+
+speed: gradient x input importance in TSSs per second for the ``small`` and ``paper`` presets
+(random weights: speed does not depend on them), batched (32 windows per forward + backward) vs
+a per-gene loop (one window per forward + backward, as GET's reference interpreted), in the
+same run on the same targets; and region knock-outs per second (batched forwards).
+
+truth: on the demo's held-out chromosome (genes never trained on), every cell type:
+enhancer-gene AUPRC / precision at 70% recall / AUROC of every link score and of distance alone
+(positives: truth links with effect >= 0.05 of the gene's drive); knocking out each gene's true
+enhancers vs as many random accessible regions of its window; knocking out each planted TF
+(AUROC of the decrease for its true target genes, tf_gene fraction >= 0.05); and the causal
+network's ranking of the planted cooperative TF pairs against all other cluster pairs.
+
+k562: a store of K562 chr22 DNase regions without sequence (``--motifs none``), an
+accessibility-only GET finetuned on it, and the ENCODE CRISPRi K562 pairs on chr22 that its
+regions cover, scored by the link scores beside distance and the ABC numerator, with bootstrap
+intervals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SHARED = Path(os.environ.get("GETX_SHARED_DATA", ROOT.parent / "shared" / "data"))
+SCORES = ("importance", "importance_signed", "knockout decrease", "abc", "get_abc")
+
+
+def _link_scores(table: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each link score as 'higher = more likely a link'."""
+    return {
+        "importance": table["importance"].to_numpy(),
+        "importance_signed": table["importance_signed"].to_numpy(),
+        "knockout decrease": -table["knockout"].to_numpy(),
+        "abc": table["abc"].to_numpy(),
+        "get_abc": table["get_abc"].to_numpy(),
+    }
+
+
+# --- speed --------------------------------------------------------------------------------------
+
+
+def _random_predictor(store, preset: str, regions: int):
+    import torch
+
+    from getx.model import GETModel
+    from getx.model import preset as make
+    from getx.train.data import DataConfig
+    from getx.train.predict import Predictor
+
+    torch.manual_seed(0)
+    F = len(store.feature_names)
+    model = GETModel(make(preset, F + 1, distance_buckets=32)).eval()
+    config = DataConfig(regions=regions, accessibility="linear")
+    hparams = {
+        "data": {k: getattr(config, k) for k in config.__dataclass_fields__},
+        "feature_names": list(store.feature_names),
+        "scaling": np.maximum(store.read_features().max(axis=0), 1e-6).tolist(),
+    }
+    return Predictor(model=model, hparams=hparams, source=Path(f"random {preset}"))
+
+
+def speed(args) -> dict:
+    import torch
+
+    from getx.interpret.context import cell_type_context, forward, gradients
+    from getx.store import open_store
+
+    store = open_store(args.store)
+    cell_type = store.cell_types[0]
+    rows = []
+    for preset, regions, n in (("small", 100, args.targets), ("paper", 200, args.targets // 4)):
+        predictor = _random_predictor(store, preset, regions)
+        context = cell_type_context(predictor, store, cell_type)
+        targets = context.targets
+        pick = np.arange(min(n, len(targets)))
+        from getx.interpret.context import Targets
+
+        sub = Targets(targets.region[pick], targets.strand[pick], targets.rows[pick],
+                      targets.focus[pick])  # fmt: skip
+        timing = {}
+        for label, batch in (("batched", 32), ("per-gene loop", 1)):
+            # warm up, then time
+            for _ in gradients(predictor, context.inputs, sub, batch):
+                break
+            t0 = time.perf_counter()
+            for _ in gradients(predictor, context.inputs, sub, batch):
+                pass
+            timing[label] = len(sub) / (time.perf_counter() - t0)
+        ko_rows = sub.rows[np.repeat(np.arange(len(sub)), 4)]
+        ko_focus = sub.focus[np.repeat(np.arange(len(sub)), 4)]
+        zero = np.tile(np.arange(4), len(sub))
+        forward(predictor, context.inputs, ko_rows[:32], ko_focus[:32], zero[:32])
+        t0 = time.perf_counter()
+        forward(predictor, context.inputs, ko_rows, ko_focus, zero, batch_size=32)
+        knockouts = len(ko_rows) / (time.perf_counter() - t0)
+        rows.append(
+            {
+                "preset": preset,
+                "regions_per_window": regions,
+                "features": len(store.feature_names) + 1,
+                "tss_targets": len(sub),
+                "tss_per_s_batched": round(timing["batched"], 2),
+                "tss_per_s_per_gene_loop": round(timing["per-gene loop"], 2),
+                "speedup": round(timing["batched"] / timing["per-gene loop"], 2),
+                "region_knockouts_per_s": round(knockouts, 1),
+            }
+        )
+        print(rows[-1], flush=True)
+    return {
+        "store": str(store.path),
+        "device": "cuda" if torch.cuda.is_available() else "cpu",
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_end": os.getloadavg()[0],
+        "rows": rows,
+    }
+
+
+# --- simulator truth ----------------------------------------------------------------------------
+
+
+def truth(args) -> dict:
+    import torch
+
+    from getx.interpret.context import cell_type_context, forward
+    from getx.interpret.importance import importance_of
+    from getx.interpret.links import knockouts, link_table
+    from getx.interpret.metrics import auroc, ranking_summary
+    from getx.interpret.network import causal_network
+    from getx.interpret.perturb import scale_motifs
+    from getx.interpret.truth import (
+        TF_FRACTION,
+        link_benchmark,
+        link_labels,
+        pair_labels,
+        read_truth,
+        tf_clusters,
+    )
+    from getx.store import open_store
+    from getx.train.predict import load_model
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    demo = Path(args.demo)
+    summary = json.loads((demo / "summary.json").read_text())
+    store = open_store(demo / "store.zarr")
+    predictor = load_model(demo / "runs" / "finetune")
+    facts = read_truth(demo / "sim")
+    held_chroms, held_cells = summary["holdout_chroms"], summary["holdout_cell_types"]
+    gene_chrom = store.regions["chrom"].to_numpy()[store.genes["region"].to_numpy()]
+    held_genes = sorted(set(store.genes["gene_id"][np.isin(gene_chrom, held_chroms)]))
+    if args.limit:  # a quick smoke run
+        held_genes = held_genes[: args.limit]
+    clusters = tf_clusters(facts, store.feature_names)
+    rng = np.random.default_rng(0)
+    all_links, ko_rows, tf_rows, network_rows = [], [], [], []
+    timings = {}
+    for cell_type in store.cell_types:
+        t0 = time.perf_counter()
+        context = cell_type_context(predictor, store, cell_type, held_genes)
+        result = importance_of(context)
+        table = link_table(context, result, knockouts(context))
+        table["label"] = link_labels(table, store, facts)
+        all_links.append(table)
+        timings[f"links {cell_type}"] = round(time.perf_counter() - t0, 1)
+
+        # true enhancers vs as many random accessible regions of the same window
+        targets = context.targets
+        n_targets, R = targets.rows.shape
+        true_mask = np.zeros((n_targets, R), bool)
+        random_mask = np.zeros((n_targets, R), bool)
+        candidates = (targets.rows >= 0) & context.inputs.accessible[np.maximum(targets.rows, 0)]
+        candidates[np.arange(n_targets), targets.focus] = False
+        positives = table[table["label"]]
+        genes = context.genes
+        for t in range(n_targets):
+            names = set(genes.loc[genes["target"] == t, "gene_name"])
+            mine = positives[positives["gene_name"].isin(names) & (positives["tss_region"] == targets.region[t])]
+            pos = np.flatnonzero(np.isin(targets.rows[t], mine["region"].to_numpy()))
+            others = np.flatnonzero(candidates[t] & ~np.isin(targets.rows[t], mine["region"].to_numpy()))
+            if len(pos) and len(others) >= len(pos):
+                true_mask[t, pos] = True
+                random_mask[t, rng.choice(others, len(pos), replace=False)] = True
+        used = np.flatnonzero(true_mask.any(axis=1))
+        if len(used):
+            base = forward(predictor, context.inputs, targets.rows[used], targets.focus[used])
+            on_true = forward(predictor, context.inputs, targets.rows[used], targets.focus[used], true_mask[used])
+            on_random = forward(predictor, context.inputs, targets.rows[used], targets.focus[used], random_mask[used])
+            s = targets.strand[used].astype(int)
+            k = np.arange(len(used))
+            for i in k:
+                ko_rows.append({"cell_type": cell_type, "regions": int(true_mask[used[i]].sum()),
+                                "true_enhancers": float(on_true[i, s[i]] - base[i, s[i]]),
+                                "random_regions": float(on_random[i, s[i]] - base[i, s[i]])})  # fmt: skip
+
+        # TF knock-outs: decrease of every held-out gene, per planted TF
+        gene_of_target = genes.drop_duplicates("target").set_index("target")["gene_name"]
+        s = targets.strand.astype(int)
+        base = forward(predictor, context.inputs, targets.rows, targets.focus)[np.arange(n_targets), s]
+        fractions = facts["tf_gene"][facts["tf_gene"]["cell_type"] == cell_type]
+        for tf, column in clusters.items():
+            edited = scale_motifs(context.inputs, [column], 0.0)
+            after = forward(predictor, edited, targets.rows, targets.focus)[np.arange(n_targets), s]
+            true = set(fractions.loc[(fractions["tf"] == tf) & (fractions["fraction"] >= TF_FRACTION), "gene_name"])
+            for t in range(n_targets):
+                name = gene_of_target[t]
+                tf_rows.append({"cell_type": cell_type, "tf": tf, "gene": name,
+                                "decrease": float(base[t] - after[t]), "target": name in true})  # fmt: skip
+        timings[f"knock-outs {cell_type}"] = round(time.perf_counter() - t0 - timings[f"links {cell_type}"], 1)
+
+        # causal network on every gene's motif importance in this cell type
+        pairs = pair_labels(facts, store.feature_names, cell_type)
+        if pairs:
+            t1 = time.perf_counter()
+            every_gene = None if not args.limit else sorted(store.genes["gene_id"])[: 10 * args.limit]
+            everything = importance_of(cell_type_context(predictor, store, cell_type, every_gene))
+            matrix = everything.gene_motif()
+            net = causal_network(matrix, runs=args.runs, seed=0, cell_type=cell_type)
+            scores = net.pair_scores()
+            corr = np.nan_to_num(np.abs(np.corrcoef(matrix.to_numpy().T)))
+            planted = np.array(sorted(set(clusters.values())))
+            F = len(store.feature_names)
+            label = np.zeros((F, F), bool)
+            for a, b in pairs:
+                label[a, b] = label[b, a] = True
+            upper = np.triu_indices(F, 1)
+            sub = np.ix_(planted, planted)
+            sub_upper = np.triu_indices(len(planted), 1)
+            network_rows.append({
+                "cell_type": cell_type,
+                "pairs": [[store.feature_names[a], store.feature_names[b]] for a, b in pairs],
+                "pair_stability": [float(scores[a, b]) for a, b in pairs],
+                "pair_abs_correlation": [float(corr[a, b]) for a, b in pairs],
+                "auroc_vs_all_cluster_pairs": auroc(label[upper], scores[upper]),
+                "auroc_vs_pairs_of_planted_tf_clusters": auroc(label[sub][sub_upper], scores[sub][sub_upper]),
+                "correlation_auroc_vs_all_cluster_pairs": auroc(label[upper], corr[upper]),
+                "edges_stability_0.5": int((net.stability >= 0.5).sum()),
+                "motifs_in_network": int((np.abs(matrix.to_numpy()).mean(axis=0) > 0).sum().clip(max=100)),
+                "seconds": round(time.perf_counter() - t1, 1),
+            })  # fmt: skip
+            print(network_rows[-1], flush=True)
+        print(cell_type, timings, flush=True)
+
+    links = pd.concat(all_links, ignore_index=True)
+    candidates = links[~links["is_tss"]].reset_index(drop=True)
+    training = ~candidates["cell_type"].isin(held_cells)
+    link_results = {}
+    for label, part in (("held-out chromosome, training cell types", candidates[training]),
+                        ("held-out chromosome and cell type", candidates[~training])):  # fmt: skip
+        part = part.reset_index(drop=True)
+        bench = link_benchmark(part, part["label"].to_numpy(), _link_scores(part))
+        link_results[label] = bench.to_dict(orient="records")
+        print(label, "\n", bench.to_string(), flush=True)
+    # every truth link of a held-out gene, and those inside the windows scored
+    table = facts["enhancer_gene"]
+    held_names = set(store.genes.loc[store.genes["gene_id"].isin(held_genes), "gene_name"])
+    coverage = {}
+    for cell_type in store.cell_types:
+        strong = table[(table[f"effect_{cell_type}"] >= 0.05) & table["gene_name"].isin(held_names)]
+        got = candidates[(candidates["cell_type"] == cell_type) & candidates["label"]]
+        coverage[cell_type] = {"true_links": len(strong), "in_scored_windows": len(got)}
+    ko = pd.DataFrame(ko_rows)
+    tf = pd.DataFrame(tf_rows)
+    per_tf = []
+    for (cell_type, name), part in tf.groupby(["cell_type", "tf"]):
+        if part["target"].any() and not part["target"].all():
+            per_tf.append(auroc(part["target"].to_numpy(), part["decrease"].to_numpy()))
+    return {
+        "demo": str(demo),
+        "holdout_chroms": held_chroms,
+        "holdout_cell_types": held_cells,
+        "held_out_genes": len(held_genes),
+        "link_effect_threshold": 0.05,
+        "links": link_results,
+        "link_coverage": coverage,
+        "enhancer_knockout": {
+            "gene_rows": len(ko),
+            "mean_change_true_enhancers": float(ko["true_enhancers"].mean()),
+            "mean_change_random_regions": float(ko["random_regions"].mean()),
+            "fraction_true_lowers_more": float((ko["true_enhancers"] < ko["random_regions"]).mean()),
+            "median_regions_knocked_out": float(ko["regions"].median()),
+        },
+        "tf_knockout": {
+            "pairs": len(tf),
+            "true_targets": int(tf["target"].sum()),
+            "auroc_pooled": auroc(tf["target"].to_numpy(), tf["decrease"].to_numpy()),
+            "auroc_mean_per_tf": float(np.mean(per_tf)) if per_tf else float("nan"),
+            "tfs_scored": len(per_tf),
+            **ranking_summary(tf["target"].to_numpy(), tf["decrease"].to_numpy()),
+        },
+        "network": {"runs": args.runs, "top_motifs": 100, "cell_types": network_rows},
+        "timings_s": timings,
+    }
+
+
+# --- K562 CRISPRi -------------------------------------------------------------------------------
+
+
+def k562(args) -> dict:
+    import torch
+    from typer.testing import CliRunner
+
+    from getx.cli import app
+    from getx.interpret.context import cell_type_context
+    from getx.interpret.importance import importance_of
+    from getx.interpret.links import PowerLaw, knockouts, link_table
+    from getx.interpret.metrics import ranking_summary
+    from getx.store import open_store
+    from getx.train.evaluate import regression_metrics
+    from getx.train.predict import load_model
+    from getx.train.run import TrainConfig, train
+
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    data = SHARED / "k562_chr22"
+    store_path = work / "k562_chr22.zarr"
+    if not store_path.exists():
+        res = CliRunner().invoke(app, [
+            "prepare", "--out", str(store_path), "--motifs", "none",
+            "--chrom-sizes", str(SHARED / "annotation" / "GRCh38_EBV.no_alt.chrom.sizes.tsv"),
+            "--peaks", str(data / "abc_dnase.candidateRegions.bed"),
+            "--annotation", str(data / "CollapsedGeneBounds.hg38.intGENCODEv43.chr22.bed"),
+            "--accessibility", f"K562={data / 'abc_dnase.Enhancers.DHS.ENCFF860XAE.CountReads.bedgraph'}",
+            "--rna-counts", str(data / "scE2G_cluster1.rna_count_matrix.csv.gz"),
+        ])  # fmt: skip
+        if res.exit_code:
+            raise SystemExit(f"prepare failed: {res.exception!r}\n{res.output}")
+    store = open_store(store_path)
+    run = work / "finetune"
+    if not (run / "checkpoints" / "last.ckpt").exists():
+        t0 = time.perf_counter()
+        train(TrainConfig(
+            store=str(store_path), out=str(run), preset="small", regions=100, step=25,
+            min_context=25, accessibility="linear", epochs=args.epochs, lr=1e-4,
+            warmup_steps=20, batch_size=8, model={"distance_buckets": 32}, progress=False,
+            deterministic=True,
+        ))  # fmt: skip
+        print("trained in", round(time.perf_counter() - t0), "s", flush=True)
+    predictor = load_model(run)
+    fit = predictor.predict(store, "K562")
+    fit_metrics = regression_metrics(*(fit.dropna()[c].to_numpy() for c in ("observed", "predicted")))
+
+    # ENCODE CRISPRi K562 pairs on chr22, pooled over the benchmark files, one row per pair
+    crispr = SHARED / "crispr"
+    frames = []
+    for name in ("EPCrisprBenchmark_combined_data.training_K562.GRCh38.tsv.gz",
+                 "EPCrisprBenchmark_combined_data.heldout_5_cell_types.GRCh38.tsv.gz",
+                 "EPCrisprBenchmark_Fulco2019_K562_GRCh38.tsv.gz"):  # fmt: skip
+        table = pd.read_csv(crispr / name, sep="\t")
+        table = table[(table["chrom"] == "chr22") & (table["CellType"] == "K562")]
+        frames.append(table[["chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "Regulated"]].assign(source=name))
+    pairs = pd.concat(frames, ignore_index=True)
+    pairs["Regulated"] = pairs["Regulated"].astype(str).str.upper() == "TRUE"
+    pairs = pairs.groupby(["chromStart", "chromEnd", "measuredGeneSymbol"], as_index=False).agg(
+        Regulated=("Regulated", "max"), sources=("source", "nunique"))
+    genes = sorted(set(pairs["measuredGeneSymbol"]) & set(store.genes["gene_name"]))
+    context = cell_type_context(predictor, store, "K562", genes)
+    result = importance_of(context)
+    links = link_table(context, result, knockouts(context))
+    links = links[~links["is_tss"]]
+    # score each pair by its best-overlapping store region in the gene's window(s)
+    rows = []
+    regions = store.regions
+    for pair in pairs.itertuples(index=False):
+        mine = links[links["gene_name"] == pair.measuredGeneSymbol]
+        overlap = np.minimum(mine["end"], pair.chromEnd) - np.maximum(mine["start"], pair.chromStart)
+        mine = mine[overlap > 0]
+        if mine.empty:
+            continue
+        best = mine.assign(o=overlap[overlap > 0]).sort_values("o").iloc[-1]
+        rows.append({"element": f"chr22:{pair.chromStart}-{pair.chromEnd}", "gene": pair.measuredGeneSymbol,
+                     "regulated": bool(pair.Regulated), "distance": float(best["distance"]),
+                     "abc_numerator": float(best["accessibility"] * PowerLaw()(best["distance"])),
+                     **{k: float(v) for k, v in zip(SCORES, [best["importance"], best["importance_signed"],
+                        -best["knockout"], best["abc"], best["get_abc"]], strict=True)}})  # fmt: skip
+    scored = pd.DataFrame(rows)
+    scored.to_csv(work / "crispr_pairs_scored.tsv", sep="\t", index=False)
+    metrics = []
+    labels = scored["regulated"].to_numpy()
+    for name in (*SCORES, "abc_numerator", "distance alone"):
+        values = -np.abs(scored["distance"]) if name == "distance alone" else scored[name]
+        metrics.append({"score": name, **ranking_summary(labels, values.to_numpy(), intervals=1000)})
+        print(metrics[-1], flush=True)
+    del regions
+    return {
+        "store": str(store_path),
+        "regions": store.n_regions,
+        "features": len(store.feature_names) + 1,
+        "genes_in_store": int(store.genes["gene_name"].nunique()),
+        "training_fit_pearson": fit_metrics["pearson"],
+        "training_fit_n": fit_metrics["n"],
+        "crispr_pairs_chr22": len(pairs),
+        "crispr_positives_chr22": int(pairs["Regulated"].sum()),
+        "pairs_scored": len(scored),
+        "positives_scored": int(scored["regulated"].sum()) if len(scored) else 0,
+        "metrics": metrics,
+        "note": "the model was trained on every chr22 gene (one chromosome, one cell type): the "
+        "benchmark genes were in training; few pairs, wide intervals",
+    }
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def _markdown(result: dict) -> str:
+    lines = ["# Interpretation benchmarks", "", f"`bench/interpret.py`, Python {platform.python_version()}.", ""]
+    if "speed" in result:
+        s = result["speed"]
+        lines += ["## Speed (gradient x input)", "",
+                  f"Store `{s['store']}`, device {s['device']}, {s['torch_threads']} torch threads "
+                  f"on {s['cpu_count']} cores (load average {s['load_average_at_end']:.1f} at the end: "
+                  "the machine is shared, so compare ratios, not seconds).", "",
+                  "| preset | R | F+1 | TSSs | TSS/s batched | TSS/s per-gene loop | speed-up | region knock-outs/s |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in s["rows"]:
+            lines.append(f"| {r['preset']} | {r['regions_per_window']} | {r['features']} | {r['tss_targets']} | "
+                         f"{r['tss_per_s_batched']} | {r['tss_per_s_per_gene_loop']} | {r['speedup']}x | "
+                         f"{r['region_knockouts_per_s']} |")  # fmt: skip
+        lines.append("")
+    if "truth" in result:
+        t = result["truth"]
+        lines += ["## Simulator truth (demo preset, held-out chromosome)", "",
+                  f"Demo `{t['demo']}`; held-out chromosome {', '.join(t['holdout_chroms'])} "
+                  f"({t['held_out_genes']} genes never trained on); positives: truth links with "
+                  f"effect >= {t['link_effect_threshold']} of the gene's drive.", ""]  # fmt: skip
+        for group, rows in t["links"].items():
+            lines += [f"Enhancer-gene links, {group}:", "",
+                      "| score | pairs | positives | AUPRC | precision at 70% recall | AUROC |",
+                      "|---|---|---|---|---|---|"]  # fmt: skip
+            for r in rows:
+                lines.append(f"| {r['score']} | {r['n']} | {r['positives']} | {r['auprc']:.3f} | "
+                             f"{r['precision_at_70_recall']:.3f} | {r['auroc']:.3f} |")  # fmt: skip
+            lines.append("")
+        cov = t["link_coverage"]
+        lines += ["True links (effect >= 0.05) of held-out genes inside the scored windows: "
+                  + ", ".join(f"{c} {v['in_scored_windows']}/{v['true_links']}" for c, v in cov.items()) + ".", ""]
+        e = t["enhancer_knockout"]
+        lines += [f"Knocking out a gene's true enhancers (median {e['median_regions_knocked_out']:g} regions) "
+                  f"changes its prediction by {e['mean_change_true_enhancers']:.4f} on average, as many "
+                  f"random accessible regions of its window by {e['mean_change_random_regions']:.4f}; the "
+                  f"true enhancers lower it more for {100 * e['fraction_true_lowers_more']:.1f}% of "
+                  f"{e['gene_rows']} gene rows.", ""]  # fmt: skip
+        k = t["tf_knockout"]
+        lines += [f"TF knock-outs: AUROC of the predicted decrease for the TF's true target genes "
+                  f"(tf_gene fraction >= 0.05) {k['auroc_pooled']:.3f} pooled over {k['pairs']} (TF, gene, "
+                  f"cell type) rows ({k['true_targets']} targets); mean per (TF, cell type) "
+                  f"{k['auroc_mean_per_tf']:.3f} over {k['tfs_scored']}; AUPRC {k['auprc']:.3f}.", ""]  # fmt: skip
+        n = t["network"]
+        lines += [f"Causal network (DirectLiNGAM, {n['runs']} bootstrap runs, top {n['top_motifs']} motifs): "
+                  "planted cooperative pair vs other cluster pairs, by edge stability:", "",
+                  "| cell type | planted pair | stability | abs correlation | AUROC vs all pairs | AUROC vs pairs of planted TFs | correlation AUROC | s |",
+                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        for r in n["cell_types"]:
+            lines.append(f"| {r['cell_type']} | {' / '.join('-'.join(p) for p in r['pairs'])} | "
+                         f"{', '.join(f'{v:.2f}' for v in r['pair_stability'])} | "
+                         f"{', '.join(f'{v:.3f}' for v in r['pair_abs_correlation'])} | "
+                         f"{r['auroc_vs_all_cluster_pairs']:.3f} | {r['auroc_vs_pairs_of_planted_tf_clusters']:.3f} | "
+                         f"{r['correlation_auroc_vs_all_cluster_pairs']:.3f} | {r['seconds']} |")  # fmt: skip
+        lines.append("")
+    if "k562" in result:
+        k = result["k562"]
+        lines += ["## K562 CRISPRi (ENCODE benchmark, chr22)", "",
+                  f"Store of {k['regions']} K562 DNase regions without sequence (F+1 = {k['features']}: "
+                  f"accessibility alone), {k['genes_in_store']} genes; small GET finetuned on all of them "
+                  f"(training fit Pearson {k['training_fit_pearson']:.3f}, n={k['training_fit_n']}). "
+                  f"CRISPRi pairs on chr22: {k['crispr_pairs_chr22']} ({k['crispr_positives_chr22']} "
+                  f"regulated); scored (element in a region of the gene's window): {k['pairs_scored']} "
+                  f"({k['positives_scored']} regulated). {k['note']}.", "",
+                  "| score | AUPRC (95% bootstrap) | precision at 70% recall (95% bootstrap) | AUROC |",
+                  "|---|---|---|---|"]  # fmt: skip
+        for r in k["metrics"]:
+            lines.append(f"| {r['score']} | {r['auprc']:.3f} ({r['auprc_low']:.3f}-{r['auprc_high']:.3f}) | "
+                         f"{r['precision_at_70_recall']:.3f} ({r['precision_at_70_recall_low']:.3f}-"
+                         f"{r['precision_at_70_recall_high']:.3f}) | {r['auroc']:.3f} |")  # fmt: skip
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="part", required=True)
+    p = sub.add_parser("speed")
+    p.add_argument("--store", default="/work/baseline/demo/store.zarr")
+    p.add_argument("--targets", type=int, default=64)
+    p = sub.add_parser("truth")
+    p.add_argument("--demo", default="/work/baseline/demo")
+    p.add_argument("--runs", type=int, default=10)
+    p.add_argument("--limit", type=int, default=0, help="only this many held-out genes (smoke)")
+    p = sub.add_parser("k562")
+    p.add_argument("--work", default="/tmp/getx_k562")
+    p.add_argument("--epochs", type=int, default=10)
+    args = parser.parse_args()
+    part = {"speed": speed, "truth": truth, "k562": k562}[args.part](args)
+    out = RESULTS / "interpret.json"
+    result = json.loads(out.read_text()) if out.exists() else {}  # read last: parts run in parallel
+    result[args.part] = part
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, default=float))
+    (RESULTS / "interpret.md").write_text(_markdown(result) + "\n")
+    sys.stdout.write(_markdown(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
