@@ -92,8 +92,9 @@ def speed(args) -> dict:
         pick = np.arange(min(n, len(targets)))
         from getx.interpret.context import Targets
 
-        sub = Targets(targets.region[pick], targets.strand[pick], targets.rows[pick],
-                      targets.focus[pick])  # fmt: skip
+        sub = Targets(
+            targets.region[pick], targets.strand[pick], targets.rows[pick], targets.focus[pick]
+        )
         timing = {}
         for label, batch in (("batched", 32), ("per-gene loop", 1)):
             # warm up, then time
@@ -191,44 +192,78 @@ def truth(args) -> dict:
         genes = context.genes
         for t in range(n_targets):
             names = set(genes.loc[genes["target"] == t, "gene_name"])
-            mine = positives[positives["gene_name"].isin(names) & (positives["tss_region"] == targets.region[t])]
+            mine = positives[
+                positives["gene_name"].isin(names) & (positives["tss_region"] == targets.region[t])
+            ]
             pos = np.flatnonzero(np.isin(targets.rows[t], mine["region"].to_numpy()))
-            others = np.flatnonzero(candidates[t] & ~np.isin(targets.rows[t], mine["region"].to_numpy()))
+            others = np.flatnonzero(
+                candidates[t] & ~np.isin(targets.rows[t], mine["region"].to_numpy())
+            )
             if len(pos) and len(others) >= len(pos):
                 true_mask[t, pos] = True
                 random_mask[t, rng.choice(others, len(pos), replace=False)] = True
         used = np.flatnonzero(true_mask.any(axis=1))
         if len(used):
             base = forward(predictor, context.inputs, targets.rows[used], targets.focus[used])
-            on_true = forward(predictor, context.inputs, targets.rows[used], targets.focus[used], true_mask[used])
-            on_random = forward(predictor, context.inputs, targets.rows[used], targets.focus[used], random_mask[used])
+            on_true = forward(
+                predictor, context.inputs, targets.rows[used], targets.focus[used], true_mask[used]
+            )
+            on_random = forward(
+                predictor,
+                context.inputs,
+                targets.rows[used],
+                targets.focus[used],
+                random_mask[used],
+            )
             s = targets.strand[used].astype(int)
             k = np.arange(len(used))
             for i in k:
-                ko_rows.append({"cell_type": cell_type, "regions": int(true_mask[used[i]].sum()),
-                                "true_enhancers": float(on_true[i, s[i]] - base[i, s[i]]),
-                                "random_regions": float(on_random[i, s[i]] - base[i, s[i]])})  # fmt: skip
+                ko_rows.append(
+                    {
+                        "cell_type": cell_type,
+                        "regions": int(true_mask[used[i]].sum()),
+                        "true_enhancers": float(on_true[i, s[i]] - base[i, s[i]]),
+                        "random_regions": float(on_random[i, s[i]] - base[i, s[i]]),
+                    }
+                )
 
         # TF knock-outs: decrease of every held-out gene, per planted TF
         gene_of_target = genes.drop_duplicates("target").set_index("target")["gene_name"]
         s = targets.strand.astype(int)
-        base = forward(predictor, context.inputs, targets.rows, targets.focus)[np.arange(n_targets), s]
+        base = forward(predictor, context.inputs, targets.rows, targets.focus)[
+            np.arange(n_targets), s
+        ]
         fractions = facts["tf_gene"][facts["tf_gene"]["cell_type"] == cell_type]
         for tf, column in clusters.items():
             edited = scale_motifs(context.inputs, [column], 0.0)
             after = forward(predictor, edited, targets.rows, targets.focus)[np.arange(n_targets), s]
-            true = set(fractions.loc[(fractions["tf"] == tf) & (fractions["fraction"] >= TF_FRACTION), "gene_name"])
+            true = set(
+                fractions.loc[
+                    (fractions["tf"] == tf) & (fractions["fraction"] >= TF_FRACTION), "gene_name"
+                ]
+            )
             for t in range(n_targets):
                 name = gene_of_target[t]
-                tf_rows.append({"cell_type": cell_type, "tf": tf, "gene": name,
-                                "decrease": float(base[t] - after[t]), "target": name in true})  # fmt: skip
-        timings[f"knock-outs {cell_type}"] = round(time.perf_counter() - t0 - timings[f"links {cell_type}"], 1)
+                tf_rows.append(
+                    {
+                        "cell_type": cell_type,
+                        "tf": tf,
+                        "gene": name,
+                        "decrease": float(base[t] - after[t]),
+                        "target": name in true,
+                    }
+                )
+        timings[f"knock-outs {cell_type}"] = round(
+            time.perf_counter() - t0 - timings[f"links {cell_type}"], 1
+        )
 
         # causal network on every gene's motif importance in this cell type
         pairs = pair_labels(facts, store.feature_names, cell_type)
         if pairs:
             t1 = time.perf_counter()
-            every_gene = None if not args.limit else sorted(store.genes["gene_id"])[: 10 * args.limit]
+            every_gene = (
+                None if not args.limit else sorted(store.genes["gene_id"])[: 10 * args.limit]
+            )
             everything = importance_of(cell_type_context(predictor, store, cell_type, every_gene))
             matrix = everything.gene_motif()
             net = causal_network(matrix, runs=args.runs, seed=0, cell_type=cell_type)
@@ -242,18 +277,24 @@ def truth(args) -> dict:
             upper = np.triu_indices(F, 1)
             sub = np.ix_(planted, planted)
             sub_upper = np.triu_indices(len(planted), 1)
-            network_rows.append({
-                "cell_type": cell_type,
-                "pairs": [[store.feature_names[a], store.feature_names[b]] for a, b in pairs],
-                "pair_stability": [float(scores[a, b]) for a, b in pairs],
-                "pair_abs_correlation": [float(corr[a, b]) for a, b in pairs],
-                "auroc_vs_all_cluster_pairs": auroc(label[upper], scores[upper]),
-                "auroc_vs_pairs_of_planted_tf_clusters": auroc(label[sub][sub_upper], scores[sub][sub_upper]),
-                "correlation_auroc_vs_all_cluster_pairs": auroc(label[upper], corr[upper]),
-                "edges_stability_0.5": int((net.stability >= 0.5).sum()),
-                "motifs_in_network": int((np.abs(matrix.to_numpy()).mean(axis=0) > 0).sum().clip(max=100)),
-                "seconds": round(time.perf_counter() - t1, 1),
-            })  # fmt: skip
+            network_rows.append(
+                {
+                    "cell_type": cell_type,
+                    "pairs": [[store.feature_names[a], store.feature_names[b]] for a, b in pairs],
+                    "pair_stability": [float(scores[a, b]) for a, b in pairs],
+                    "pair_abs_correlation": [float(corr[a, b]) for a, b in pairs],
+                    "auroc_vs_all_cluster_pairs": auroc(label[upper], scores[upper]),
+                    "auroc_vs_pairs_of_planted_tf_clusters": auroc(
+                        label[sub][sub_upper], scores[sub][sub_upper]
+                    ),
+                    "correlation_auroc_vs_all_cluster_pairs": auroc(label[upper], corr[upper]),
+                    "edges_stability_0.5": int((net.stability >= 0.5).sum()),
+                    "motifs_in_network": int(
+                        (np.abs(matrix.to_numpy()).mean(axis=0) > 0).sum().clip(max=100)
+                    ),
+                    "seconds": round(time.perf_counter() - t1, 1),
+                }
+            )
             print(network_rows[-1], flush=True)
         print(cell_type, timings, flush=True)
 
@@ -261,8 +302,10 @@ def truth(args) -> dict:
     candidates = links[~links["is_tss"]].reset_index(drop=True)
     training = ~candidates["cell_type"].isin(held_cells)
     link_results = {}
-    for label, part in (("held-out chromosome, training cell types", candidates[training]),
-                        ("held-out chromosome and cell type", candidates[~training])):  # fmt: skip
+    for label, part in (
+        ("held-out chromosome, training cell types", candidates[training]),
+        ("held-out chromosome and cell type", candidates[~training]),
+    ):
         part = part.reset_index(drop=True)
         bench = link_benchmark(part, part["label"].to_numpy(), _link_scores(part))
         link_results[label] = bench.to_dict(orient="records")
@@ -278,7 +321,7 @@ def truth(args) -> dict:
     ko = pd.DataFrame(ko_rows)
     tf = pd.DataFrame(tf_rows)
     per_tf = []
-    for (cell_type, name), part in tf.groupby(["cell_type", "tf"]):
+    for _, part in tf.groupby(["cell_type", "tf"]):
         if part["target"].any() and not part["target"].all():
             per_tf.append(auroc(part["target"].to_numpy(), part["decrease"].to_numpy()))
     return {
@@ -293,7 +336,9 @@ def truth(args) -> dict:
             "gene_rows": len(ko),
             "mean_change_true_enhancers": float(ko["true_enhancers"].mean()),
             "mean_change_random_regions": float(ko["random_regions"].mean()),
-            "fraction_true_lowers_more": float((ko["true_enhancers"] < ko["random_regions"]).mean()),
+            "fraction_true_lowers_more": float(
+                (ko["true_enhancers"] < ko["random_regions"]).mean()
+            ),
             "median_regions_knocked_out": float(ko["regions"].median()),
         },
         "tf_knockout": {
@@ -332,44 +377,77 @@ def k562(args) -> dict:
     data = SHARED / "k562_chr22"
     store_path = work / "k562_chr22.zarr"
     if not store_path.exists():
-        res = CliRunner().invoke(app, [
-            "prepare", "--out", str(store_path), "--motifs", "none",
-            "--chrom-sizes", str(SHARED / "annotation" / "GRCh38_EBV.no_alt.chrom.sizes.tsv"),
-            "--peaks", str(data / "abc_dnase.candidateRegions.bed"),
-            "--annotation", str(data / "CollapsedGeneBounds.hg38.intGENCODEv43.chr22.bed"),
-            "--accessibility", f"K562={data / 'abc_dnase.Enhancers.DHS.ENCFF860XAE.CountReads.bedgraph'}",
-            "--rna-counts", str(data / "scE2G_cluster1.rna_count_matrix.csv.gz"),
-        ])  # fmt: skip
+        res = CliRunner().invoke(
+            app,
+            [
+                "prepare",
+                "--out",
+                str(store_path),
+                "--motifs",
+                "none",
+                "--chrom-sizes",
+                str(SHARED / "annotation" / "GRCh38_EBV.no_alt.chrom.sizes.tsv"),
+                "--peaks",
+                str(data / "abc_dnase.candidateRegions.bed"),
+                "--annotation",
+                str(data / "CollapsedGeneBounds.hg38.intGENCODEv43.chr22.bed"),
+                "--accessibility",
+                f"K562={data / 'abc_dnase.Enhancers.DHS.ENCFF860XAE.CountReads.bedgraph'}",
+                "--rna-counts",
+                str(data / "scE2G_cluster1.rna_count_matrix.csv.gz"),
+            ],
+        )
         if res.exit_code:
             raise SystemExit(f"prepare failed: {res.exception!r}\n{res.output}")
     store = open_store(store_path)
     run = work / "finetune"
     if not (run / "checkpoints" / "last.ckpt").exists():
         t0 = time.perf_counter()
-        train(TrainConfig(
-            store=str(store_path), out=str(run), preset="small", regions=100, step=25,
-            min_context=25, accessibility="linear", epochs=args.epochs, lr=1e-4,
-            warmup_steps=20, batch_size=8, model={"distance_buckets": 32}, progress=False,
-            deterministic=True,
-        ))  # fmt: skip
+        train(
+            TrainConfig(
+                store=str(store_path),
+                out=str(run),
+                preset="small",
+                regions=100,
+                step=args.step,
+                min_context=25,
+                accessibility="linear",
+                epochs=args.epochs,
+                lr=1e-4,
+                warmup_steps=20,
+                batch_size=8,
+                model={"distance_buckets": 32},
+                progress=False,
+                deterministic=True,
+            )
+        )
         print("trained in", round(time.perf_counter() - t0), "s", flush=True)
     predictor = load_model(run)
     fit = predictor.predict(store, "K562")
-    fit_metrics = regression_metrics(*(fit.dropna()[c].to_numpy() for c in ("observed", "predicted")))
+    fit_metrics = regression_metrics(
+        *(fit.dropna()[c].to_numpy() for c in ("observed", "predicted"))
+    )
 
     # ENCODE CRISPRi K562 pairs on chr22, pooled over the benchmark files, one row per pair
     crispr = SHARED / "crispr"
     frames = []
-    for name in ("EPCrisprBenchmark_combined_data.training_K562.GRCh38.tsv.gz",
-                 "EPCrisprBenchmark_combined_data.heldout_5_cell_types.GRCh38.tsv.gz",
-                 "EPCrisprBenchmark_Fulco2019_K562_GRCh38.tsv.gz"):  # fmt: skip
+    for name in (
+        "EPCrisprBenchmark_combined_data.training_K562.GRCh38.tsv.gz",
+        "EPCrisprBenchmark_combined_data.heldout_5_cell_types.GRCh38.tsv.gz",
+        "EPCrisprBenchmark_Fulco2019_K562_GRCh38.tsv.gz",
+    ):
         table = pd.read_csv(crispr / name, sep="\t")
         table = table[(table["chrom"] == "chr22") & (table["CellType"] == "K562")]
-        frames.append(table[["chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "Regulated"]].assign(source=name))
+        frames.append(
+            table[["chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "Regulated"]].assign(
+                source=name
+            )
+        )
     pairs = pd.concat(frames, ignore_index=True)
     pairs["Regulated"] = pairs["Regulated"].astype(str).str.upper() == "TRUE"
     pairs = pairs.groupby(["chromStart", "chromEnd", "measuredGeneSymbol"], as_index=False).agg(
-        Regulated=("Regulated", "max"), sources=("source", "nunique"))
+        Regulated=("Regulated", "max"), sources=("source", "nunique")
+    )
     genes = sorted(set(pairs["measuredGeneSymbol"]) & set(store.genes["gene_name"]))
     context = cell_type_context(predictor, store, "K562", genes)
     result = importance_of(context)
@@ -380,23 +458,45 @@ def k562(args) -> dict:
     regions = store.regions
     for pair in pairs.itertuples(index=False):
         mine = links[links["gene_name"] == pair.measuredGeneSymbol]
-        overlap = np.minimum(mine["end"], pair.chromEnd) - np.maximum(mine["start"], pair.chromStart)
+        overlap = np.minimum(mine["end"], pair.chromEnd) - np.maximum(
+            mine["start"], pair.chromStart
+        )
         mine = mine[overlap > 0]
         if mine.empty:
             continue
         best = mine.assign(o=overlap[overlap > 0]).sort_values("o").iloc[-1]
-        rows.append({"element": f"chr22:{pair.chromStart}-{pair.chromEnd}", "gene": pair.measuredGeneSymbol,
-                     "regulated": bool(pair.Regulated), "distance": float(best["distance"]),
-                     "abc_numerator": float(best["accessibility"] * PowerLaw()(best["distance"])),
-                     **{k: float(v) for k, v in zip(SCORES, [best["importance"], best["importance_signed"],
-                        -best["knockout"], best["abc"], best["get_abc"]], strict=True)}})  # fmt: skip
+        rows.append(
+            {
+                "element": f"chr22:{pair.chromStart}-{pair.chromEnd}",
+                "gene": pair.measuredGeneSymbol,
+                "regulated": bool(pair.Regulated),
+                "distance": float(best["distance"]),
+                "abc_numerator": float(best["accessibility"] * PowerLaw()(best["distance"])),
+                **{
+                    k: float(v)
+                    for k, v in zip(
+                        SCORES,
+                        [
+                            best["importance"],
+                            best["importance_signed"],
+                            -best["knockout"],
+                            best["abc"],
+                            best["get_abc"],
+                        ],
+                        strict=True,
+                    )
+                },
+            }
+        )
     scored = pd.DataFrame(rows)
     scored.to_csv(work / "crispr_pairs_scored.tsv", sep="\t", index=False)
     metrics = []
     labels = scored["regulated"].to_numpy()
     for name in (*SCORES, "abc_numerator", "distance alone"):
         values = -np.abs(scored["distance"]) if name == "distance alone" else scored[name]
-        metrics.append({"score": name, **ranking_summary(labels, values.to_numpy(), intervals=1000)})
+        metrics.append(
+            {"score": name, **ranking_summary(labels, values.to_numpy(), intervals=1000)}
+        )
         print(metrics[-1], flush=True)
     del regions
     return {
@@ -420,75 +520,116 @@ def k562(args) -> dict:
 
 
 def _markdown(result: dict) -> str:
-    lines = ["# Interpretation benchmarks", "", f"`bench/interpret.py`, Python {platform.python_version()}.", ""]
+    lines = [
+        "# Interpretation benchmarks",
+        "",
+        f"`bench/interpret.py`, Python {platform.python_version()}.",
+        "",
+    ]
     if "speed" in result:
         s = result["speed"]
-        lines += ["## Speed (gradient x input)", "",
-                  f"Store `{s['store']}`, device {s['device']}, {s['torch_threads']} torch threads "
-                  f"on {s['cpu_count']} cores (load average {s['load_average_at_end']:.1f} at the end: "
-                  "the machine is shared, so compare ratios, not seconds).", "",
-                  "| preset | R | F+1 | TSSs | TSS/s batched | TSS/s per-gene loop | speed-up | region knock-outs/s |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## Speed (gradient x input)",
+            "",
+            f"Store `{s['store']}`, device {s['device']}, {s['torch_threads']} torch threads "
+            f"on {s['cpu_count']} cores (load average {s['load_average_at_end']:.1f} at the end: "
+            "the machine is shared, so compare ratios, not seconds).",
+            "",
+            "| preset | R | F+1 | TSSs | TSS/s batched | TSS/s per-gene loop | speed-up | region knock-outs/s |",  # noqa: E501
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in s["rows"]:
-            lines.append(f"| {r['preset']} | {r['regions_per_window']} | {r['features']} | {r['tss_targets']} | "
-                         f"{r['tss_per_s_batched']} | {r['tss_per_s_per_gene_loop']} | {r['speedup']}x | "
-                         f"{r['region_knockouts_per_s']} |")  # fmt: skip
+            lines.append(
+                f"| {r['preset']} | {r['regions_per_window']} | {r['features']} | {r['tss_targets']} | "  # noqa: E501
+                f"{r['tss_per_s_batched']} | {r['tss_per_s_per_gene_loop']} | {r['speedup']}x | "
+                f"{r['region_knockouts_per_s']} |"
+            )
         lines.append("")
     if "truth" in result:
         t = result["truth"]
-        lines += ["## Simulator truth (demo preset, held-out chromosome)", "",
-                  f"Demo `{t['demo']}`; held-out chromosome {', '.join(t['holdout_chroms'])} "
-                  f"({t['held_out_genes']} genes never trained on); positives: truth links with "
-                  f"effect >= {t['link_effect_threshold']} of the gene's drive.", ""]  # fmt: skip
+        lines += [
+            "## Simulator truth (demo preset, held-out chromosome)",
+            "",
+            f"Demo `{t['demo']}`; held-out chromosome {', '.join(t['holdout_chroms'])} "
+            f"({t['held_out_genes']} genes never trained on); positives: truth links with "
+            f"effect >= {t['link_effect_threshold']} of the gene's drive.",
+            "",
+        ]
         for group, rows in t["links"].items():
-            lines += [f"Enhancer-gene links, {group}:", "",
-                      "| score | pairs | positives | AUPRC | precision at 70% recall | AUROC |",
-                      "|---|---|---|---|---|---|"]  # fmt: skip
+            lines += [
+                f"Enhancer-gene links, {group}:",
+                "",
+                "| score | pairs | positives | AUPRC | precision at 70% recall | AUROC |",
+                "|---|---|---|---|---|---|",
+            ]
             for r in rows:
-                lines.append(f"| {r['score']} | {r['n']} | {r['positives']} | {r['auprc']:.3f} | "
-                             f"{r['precision_at_70_recall']:.3f} | {r['auroc']:.3f} |")  # fmt: skip
+                lines.append(
+                    f"| {r['score']} | {r['n']} | {r['positives']} | {r['auprc']:.3f} | "
+                    f"{r['precision_at_70_recall']:.3f} | {r['auroc']:.3f} |"
+                )
             lines.append("")
         cov = t["link_coverage"]
-        lines += ["True links (effect >= 0.05) of held-out genes inside the scored windows: "
-                  + ", ".join(f"{c} {v['in_scored_windows']}/{v['true_links']}" for c, v in cov.items()) + ".", ""]
+        lines += [
+            "True links (effect >= 0.05) of held-out genes inside the scored windows: "
+            + ", ".join(f"{c} {v['in_scored_windows']}/{v['true_links']}" for c, v in cov.items())
+            + ".",
+            "",
+        ]
         e = t["enhancer_knockout"]
-        lines += [f"Knocking out a gene's true enhancers (median {e['median_regions_knocked_out']:g} regions) "
-                  f"changes its prediction by {e['mean_change_true_enhancers']:.4f} on average, as many "
-                  f"random accessible regions of its window by {e['mean_change_random_regions']:.4f}; the "
-                  f"true enhancers lower it more for {100 * e['fraction_true_lowers_more']:.1f}% of "
-                  f"{e['gene_rows']} gene rows.", ""]  # fmt: skip
+        lines += [
+            f"Knocking out a gene's true enhancers (median {e['median_regions_knocked_out']:g} regions) "  # noqa: E501
+            f"changes its prediction by {e['mean_change_true_enhancers']:.4f} on average, as many "
+            f"random accessible regions of its window by {e['mean_change_random_regions']:.4f}; the "  # noqa: E501
+            f"true enhancers lower it more for {100 * e['fraction_true_lowers_more']:.1f}% of "
+            f"{e['gene_rows']} gene rows.",
+            "",
+        ]
         k = t["tf_knockout"]
-        lines += [f"TF knock-outs: AUROC of the predicted decrease for the TF's true target genes "
-                  f"(tf_gene fraction >= 0.05) {k['auroc_pooled']:.3f} pooled over {k['pairs']} (TF, gene, "
-                  f"cell type) rows ({k['true_targets']} targets); mean per (TF, cell type) "
-                  f"{k['auroc_mean_per_tf']:.3f} over {k['tfs_scored']}; AUPRC {k['auprc']:.3f}.", ""]  # fmt: skip
+        lines += [
+            f"TF knock-outs: AUROC of the predicted decrease for the TF's true target genes "
+            f"(tf_gene fraction >= 0.05) {k['auroc_pooled']:.3f} pooled over {k['pairs']} (TF, gene, "  # noqa: E501
+            f"cell type) rows ({k['true_targets']} targets); mean per (TF, cell type) "
+            f"{k['auroc_mean_per_tf']:.3f} over {k['tfs_scored']}; AUPRC {k['auprc']:.3f}.",
+            "",
+        ]
         n = t["network"]
-        lines += [f"Causal network (DirectLiNGAM, {n['runs']} bootstrap runs, top {n['top_motifs']} motifs): "
-                  "planted cooperative pair vs other cluster pairs, by edge stability:", "",
-                  "| cell type | planted pair | stability | abs correlation | AUROC vs all pairs | AUROC vs pairs of planted TFs | correlation AUROC | s |",
-                  "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+        lines += [
+            f"Causal network (DirectLiNGAM, {n['runs']} bootstrap runs, top {n['top_motifs']} motifs): "  # noqa: E501
+            "planted cooperative pair vs other cluster pairs, by edge stability:",
+            "",
+            "| cell type | planted pair | stability | abs correlation | AUROC vs all pairs | AUROC vs pairs of planted TFs | correlation AUROC | s |",  # noqa: E501
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for r in n["cell_types"]:
-            lines.append(f"| {r['cell_type']} | {' / '.join('-'.join(p) for p in r['pairs'])} | "
-                         f"{', '.join(f'{v:.2f}' for v in r['pair_stability'])} | "
-                         f"{', '.join(f'{v:.3f}' for v in r['pair_abs_correlation'])} | "
-                         f"{r['auroc_vs_all_cluster_pairs']:.3f} | {r['auroc_vs_pairs_of_planted_tf_clusters']:.3f} | "
-                         f"{r['correlation_auroc_vs_all_cluster_pairs']:.3f} | {r['seconds']} |")  # fmt: skip
+            lines.append(
+                f"| {r['cell_type']} | {' / '.join('-'.join(p) for p in r['pairs'])} | "
+                f"{', '.join(f'{v:.2f}' for v in r['pair_stability'])} | "
+                f"{', '.join(f'{v:.3f}' for v in r['pair_abs_correlation'])} | "
+                f"{r['auroc_vs_all_cluster_pairs']:.3f} | {r['auroc_vs_pairs_of_planted_tf_clusters']:.3f} | "  # noqa: E501
+                f"{r['correlation_auroc_vs_all_cluster_pairs']:.3f} | {r['seconds']} |"
+            )
         lines.append("")
     if "k562" in result:
         k = result["k562"]
-        lines += ["## K562 CRISPRi (ENCODE benchmark, chr22)", "",
-                  f"Store of {k['regions']} K562 DNase regions without sequence (F+1 = {k['features']}: "
-                  f"accessibility alone), {k['genes_in_store']} genes; small GET finetuned on all of them "
-                  f"(training fit Pearson {k['training_fit_pearson']:.3f}, n={k['training_fit_n']}). "
-                  f"CRISPRi pairs on chr22: {k['crispr_pairs_chr22']} ({k['crispr_positives_chr22']} "
-                  f"regulated); scored (element in a region of the gene's window): {k['pairs_scored']} "
-                  f"({k['positives_scored']} regulated). {k['note']}.", "",
-                  "| score | AUPRC (95% bootstrap) | precision at 70% recall (95% bootstrap) | AUROC |",
-                  "|---|---|---|---|"]  # fmt: skip
+        lines += [
+            "## K562 CRISPRi (ENCODE benchmark, chr22)",
+            "",
+            f"Store of {k['regions']} K562 DNase regions without sequence (F+1 = {k['features']}: "
+            f"accessibility alone), {k['genes_in_store']} genes; small GET finetuned on all of them "  # noqa: E501
+            f"(training fit Pearson {k['training_fit_pearson']:.3f}, n={k['training_fit_n']}). "
+            f"CRISPRi pairs on chr22: {k['crispr_pairs_chr22']} ({k['crispr_positives_chr22']} "
+            f"regulated); scored (element in a region of the gene's window): {k['pairs_scored']} "
+            f"({k['positives_scored']} regulated). {k['note']}.",
+            "",
+            "| score | AUPRC (95% bootstrap) | precision at 70% recall (95% bootstrap) | AUROC |",
+            "|---|---|---|---|",
+        ]
         for r in k["metrics"]:
-            lines.append(f"| {r['score']} | {r['auprc']:.3f} ({r['auprc_low']:.3f}-{r['auprc_high']:.3f}) | "
-                         f"{r['precision_at_70_recall']:.3f} ({r['precision_at_70_recall_low']:.3f}-"
-                         f"{r['precision_at_70_recall_high']:.3f}) | {r['auroc']:.3f} |")  # fmt: skip
+            lines.append(
+                f"| {r['score']} | {r['auprc']:.3f} ({r['auprc_low']:.3f}-{r['auprc_high']:.3f}) | "
+                f"{r['precision_at_70_recall']:.3f} ({r['precision_at_70_recall_low']:.3f}-"
+                f"{r['precision_at_70_recall_high']:.3f}) | {r['auroc']:.3f} |"
+            )
         lines.append("")
     return "\n".join(lines)
 
@@ -505,7 +646,8 @@ def main() -> None:
     p.add_argument("--limit", type=int, default=0, help="only this many held-out genes (smoke)")
     p = sub.add_parser("k562")
     p.add_argument("--work", default="/tmp/getx_k562")
-    p.add_argument("--epochs", type=int, default=10)
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--step", type=int, default=50, help="regions between training windows")
     args = parser.parse_args()
     part = {"speed": speed, "truth": truth, "k562": k562}[args.part](args)
     out = RESULTS / "interpret.json"

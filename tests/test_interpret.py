@@ -177,6 +177,10 @@ def test_links_knockouts_and_abc(trained):
         predictor, context.inputs, window, context.targets.focus[t : t + 1], np.array([pos])
     )
     assert row["knockout"] == pytest.approx(float(knocked[0, strand] - base[0, strand]), abs=1e-5)
+    mask = np.zeros(window.shape, dtype=bool)
+    mask[0, pos] = True
+    by_mask = forward(predictor, context.inputs, window, context.targets.focus[t : t + 1], mask)
+    np.testing.assert_array_equal(by_mask, knocked)
     # ... which equals re-running on inputs with that region knocked out everywhere
     edited = knock_out_regions(context.inputs, np.array([row["region"]]))
     again = forward(predictor, edited, window, context.targets.focus[t : t + 1])

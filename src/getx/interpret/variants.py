@@ -148,6 +148,12 @@ def _motif_set(store: Any, motifs: Any) -> Any:
     from getx.motifs import load_motifs
 
     info = store.attrs.get("motif_set") or {}
+    if not store.feature_names:
+        raise InputError(
+            "the store has no motif features (built with --motifs none): a variant acts on the "
+            "model through the motifs it changes",
+            store.path,
+        )
     if info.get("from_hit_bed"):
         raise InputError(
             "the store's motif features come from a precomputed hit BED; variants need a store "
