@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
 import sys
 import time
@@ -169,10 +170,25 @@ def truth(args) -> dict:
     if args.limit:  # a quick smoke run
         held_genes = held_genes[: args.limit]
     clusters = tf_clusters(facts, store.feature_names)
-    rng = np.random.default_rng(0)
     all_links, ko_rows, tf_rows, network_rows = [], [], [], []
     timings = {}
-    for cell_type in store.cell_types:
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    for index, cell_type in enumerate(store.cell_types):
+        # each cell type is kept as it finishes, so an interrupted run resumes
+        cache = work / f"truth_{cell_type}{'_limit' if args.limit else ''}.pkl"
+        if cache.exists():
+            saved = pickle.loads(cache.read_bytes())
+            all_links.append(saved["links"])
+            ko_rows += saved["ko"]
+            tf_rows += saved["tf"]
+            network_rows += saved["network"]
+            timings.update(saved["timings"])
+            continue
+        if args.cached_only:
+            continue
+        counts = len(ko_rows), len(tf_rows), len(network_rows)
+        rng = np.random.default_rng(index)
         t0 = time.perf_counter()
         context = cell_type_context(predictor, store, cell_type, held_genes)
         result = importance_of(context)
@@ -297,6 +313,14 @@ def truth(args) -> dict:
             )
             print(network_rows[-1], flush=True)
         print(cell_type, timings, flush=True)
+        saved = {
+            "links": table,
+            "ko": ko_rows[counts[0] :],
+            "tf": tf_rows[counts[1] :],
+            "network": network_rows[counts[2] :],
+            "timings": {k: v for k, v in timings.items() if k.endswith(cell_type)},
+        }
+        cache.write_bytes(pickle.dumps(saved))
 
     links = pd.concat(all_links, ignore_index=True)
     candidates = links[~links["is_tss"]].reset_index(drop=True)
@@ -307,6 +331,8 @@ def truth(args) -> dict:
         ("held-out chromosome and cell type", candidates[~training]),
     ):
         part = part.reset_index(drop=True)
+        if part.empty:
+            continue
         bench = link_benchmark(part, part["label"].to_numpy(), _link_scores(part))
         link_results[label] = bench.to_dict(orient="records")
         print(label, "\n", bench.to_string(), flush=True)
@@ -314,7 +340,7 @@ def truth(args) -> dict:
     table = facts["enhancer_gene"]
     held_names = set(store.genes.loc[store.genes["gene_id"].isin(held_genes), "gene_name"])
     coverage = {}
-    for cell_type in store.cell_types:
+    for cell_type in sorted(set(links["cell_type"])):
         strong = table[(table[f"effect_{cell_type}"] >= 0.05) & table["gene_name"].isin(held_names)]
         got = candidates[(candidates["cell_type"] == cell_type) & candidates["label"]]
         coverage[cell_type] = {"true_links": len(strong), "in_scored_windows": len(got)}
@@ -329,6 +355,7 @@ def truth(args) -> dict:
         "holdout_chroms": held_chroms,
         "holdout_cell_types": held_cells,
         "held_out_genes": len(held_genes),
+        "cell_types_scored": sorted(set(links["cell_type"])),
         "link_effect_threshold": 0.05,
         "links": link_results,
         "link_coverage": coverage,
@@ -552,7 +579,8 @@ def _markdown(result: dict) -> str:
             "",
             f"Demo `{t['demo']}`; held-out chromosome {', '.join(t['holdout_chroms'])} "
             f"({t['held_out_genes']} genes never trained on); positives: truth links with "
-            f"effect >= {t['link_effect_threshold']} of the gene's drive.",
+            f"effect >= {t['link_effect_threshold']} of the gene's drive. Cell types scored: "
+            f"{', '.join(t.get('cell_types_scored', []))}.",
             "",
         ]
         for group, rows in t["links"].items():
@@ -644,6 +672,8 @@ def main() -> None:
     p.add_argument("--demo", default="/work/baseline/demo")
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--limit", type=int, default=0, help="only this many held-out genes (smoke)")
+    p.add_argument("--work", default="/tmp/getx_interpret_truth", help="per-cell-type results")
+    p.add_argument("--cached-only", action="store_true", help="summarise the cell types done")
     p = sub.add_parser("k562")
     p.add_argument("--work", default="/tmp/getx_k562")
     p.add_argument("--epochs", type=int, default=4)
