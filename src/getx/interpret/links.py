@@ -14,8 +14,9 @@ scores side by side.
 * ``get_abc``: GET's combination of its importance with the contact term (gcell adds a
   power-law x accessibility term to its region importance): the region's share of the window's
   activating importance (``importance_signed`` where positive) plus its ``abc`` share, over 2;
-* ``score``: the default ranking, ``importance_signed`` (with the knock-out, the best of these
-  on the simulator's truth, and it needs no extra model runs; see docs/interpret.md).
+* ``score``: the default ranking, ``get_abc`` (the best of these on the simulator's truth, just
+  ahead of ``importance_signed`` and the knock-out, and it needs no extra model runs; see
+  docs/interpret.md).
 
 One row per (gene row, accessible region of its window); ``distance`` is signed (region centre
 minus TSS region centre, bp) and ``tss_region`` the row of the gene's TSS region
@@ -58,7 +59,7 @@ COLUMNS = [
     "get_abc",
     "score",
 ]
-DEFAULT_SCORE = "importance_signed"
+DEFAULT_SCORE = "get_abc"
 
 
 @dataclass(frozen=True)
