@@ -62,7 +62,7 @@ def _random_predictor(store, preset: str, regions: int):
 
     from getx.model import GETModel
     from getx.model import preset as make
-    from getx.train.data import DataConfig
+    from getx.train.config import DataConfig
     from getx.train.predict import Predictor
 
     torch.manual_seed(0)
@@ -394,9 +394,10 @@ def k562(args) -> dict:
     from getx.interpret.links import PowerLaw, knockouts, link_table
     from getx.interpret.metrics import ranking_summary
     from getx.store import open_store
+    from getx.train.config import DataConfig, TrainConfig
     from getx.train.evaluate import regression_metrics
     from getx.train.predict import load_model
-    from getx.train.run import TrainConfig, train
+    from getx.train.run import train
 
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     work = Path(args.work)
@@ -435,10 +436,9 @@ def k562(args) -> dict:
                 store=str(store_path),
                 out=str(run),
                 preset="small",
-                regions=100,
-                step=args.step,
-                min_context=25,
-                accessibility="linear",
+                data=DataConfig(
+                    regions=100, step=args.step, min_context=25, accessibility="linear"
+                ),
                 epochs=args.epochs,
                 lr=1e-4,
                 warmup_steps=20,

@@ -70,8 +70,8 @@ def motif_columns(store: Any, tfs: list[str] = (), motifs: list[str] = ()) -> li
 def regions_in_bed(store: Any, path: str | Path) -> np.ndarray:
     """Store rows overlapping the intervals of a BED file; a chromosome the store lacks, or a
     file overlapping no region, is refused."""
+    from getx.io.intervals import IntervalIndex
     from getx.io.peaks import read_peaks
-    from getx.labels import overlapping_regions
 
     bed = read_peaks(path, drop_chroms=(), duplicates="keep")
     known = set(store.regions["chrom"].astype(str))
@@ -82,11 +82,10 @@ def regions_in_bed(store: Any, path: str | Path) -> np.ndarray:
             f"(has {', '.join(sorted(known)[:10])})",
             path,
         )
+    index = IntervalIndex(store.regions)
     hits = []
     for chrom, part in bed.groupby("chrom", sort=False):
-        _, rows = overlapping_regions(
-            store.regions, str(chrom), part["start"].to_numpy(), part["end"].to_numpy()
-        )
+        _, rows = index.overlaps(str(chrom), part["start"].to_numpy(), part["end"].to_numpy())
         hits.append(rows)
     rows = np.unique(np.concatenate(hits)) if hits else np.empty(0, np.int64)
     if not len(rows):

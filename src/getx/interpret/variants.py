@@ -189,7 +189,7 @@ def variant_effects(
     """One row per (variant in a region, gene whose window holds it): the change in predicted
     expression, its first-order estimate and the motif features that changed (see module doc).
     ``genome``: an open genome; ``motifs``: the store's motif set (a spec or a MotifSet)."""
-    from getx.labels import overlapping_regions
+    from getx.io.intervals import IntervalIndex
     from getx.motifs import region_features
 
     if on_mismatch not in ("error", "flag"):
@@ -201,10 +201,10 @@ def variant_effects(
     names = list(store.feature_names)
     rows = []
     outside = 0
+    index = IntervalIndex(store.regions)
     for v in variants.itertuples(index=False):
         start = v.pos - 1
-        _, hits = overlapping_regions(store.regions, str(v.chrom), np.array([start]),
-                                      np.array([start + len(v.ref)]))  # fmt: skip
+        _, hits = index.overlaps(str(v.chrom), np.array([start]), np.array([start + len(v.ref)]))
         if not len(hits):
             outside += 1
             continue
