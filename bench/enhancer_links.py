@@ -30,7 +30,7 @@ import pandas as pd
 from bench import _expression as ex
 from bench import expression_k562 as k562_expression
 from bench._data import K562, missing
-from bench.suite import SHARED
+from bench.suite import SHARED, format_cell
 
 NAME = "enhancer_links"
 TITLE = "Enhancer-gene links: ENCODE CRISPRi K562 benchmark (chr22), in training and held out"
@@ -194,13 +194,17 @@ def run(work: Path, quick: bool) -> dict:
         title = "In training: one GET trained on every chr22 gene (benchmark genes included)"
         tables.append(metrics_table(title, in_training, intervals))
     auprc = [{row[0]: row[3] for row in table["rows"]} for table in tables]
-    seen = f" ({_text(auprc[1]['get_abc (ours)'])} with the genes in training)" if not quick else ""
+    seen = (
+        f" ({format_cell(auprc[1]['get_abc (ours)'])} with the genes in training)"
+        if not quick
+        else ""
+    )
     return {
         "summary": f"K562 CRISPRi on chr22 ({len(held_out)} scored pairs, "
         f"{int(held_out['regulated'].sum())} regulated): get_abc AUPRC "
-        f"{_text(auprc[0]['get_abc (ours)'])} held out{seen} vs ABC-style "
-        f"{_text(auprc[0]['abc (baseline)'])} and distance "
-        f"{_text(auprc[0]['distance alone (baseline)'])}; too few pairs for firm conclusions.",
+        f"{format_cell(auprc[0]['get_abc (ours)'])} held out{seen} vs ABC-style "
+        f"{format_cell(auprc[0]['abc (baseline)'])} and distance "
+        f"{format_cell(auprc[0]['distance alone (baseline)'])}; too few pairs to conclude.",
         "tables": tables,
         "published": [],
         "notes": [
@@ -222,7 +226,3 @@ def run(work: Path, quick: bool) -> dict:
             "changes rank.",
         ],
     }
-
-
-def _text(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"

@@ -26,6 +26,7 @@ import pandas as pd
 
 from bench import _expression as ex
 from bench._data import CHROM_SIZES, K562, missing
+from bench.suite import format_cell
 
 NAME = "expression_k562"
 TITLE = "Expression from chromatin: K562 chr22, held-out segments (accessibility only)"
@@ -174,8 +175,8 @@ def run(work: Path, quick: bool) -> dict:
     n_genes = main["rows"][0][2]
     return {
         "summary": f"K562 chr22, DNase accessibility alone, held-out segments: GET Pearson "
-        f"{_text(get)} over {n_genes} genes vs per-region MLP {_text(mlp)} and "
-        f"distance-weighted accessibility {_text(distance)}.",
+        f"{format_cell(get)} over {n_genes} genes vs per-region MLP {format_cell(mlp)} and "
+        f"distance-weighted accessibility {format_cell(distance)}.",
         "tables": [main, per_fold],
         "published": [
             {
@@ -204,7 +205,3 @@ def run(work: Path, quick: bool) -> dict:
             "genes, the same resamples for every model (the difference column is paired).",
         ],
     }
-
-
-def _text(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.3f}"

@@ -285,7 +285,6 @@ def test_dinucleotide_shuffle_preserves_counts():
 
 def test_ctcf_feature_separates_chip_summits_from_shuffles(v1):
     from bench.motif_real import ctcf_summit_scores
-
     from getx.interpret.metrics import auroc
 
     shared_path("genome/Gm12878.CTCF.top500.w200.fa")
