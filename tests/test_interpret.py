@@ -271,7 +271,7 @@ def test_variant_destroying_a_planted_site_lowers_its_gene(trained, tmp_path):
         assert mine["first_order"] == pytest.approx(mine["change"], rel=0.5)
         # a ref that is not the genome's: an error naming the variant, or a flagged row
         wrong = variants.assign(ref=variants["ref"].str[::-1] + "A", alt="A")
-        with pytest.raises(InputError, match=r"v\.vcf: line .*site1: ref .* does not match"):
+        with pytest.raises(InputError, match=r"v\.vcf, line 4: .*site1: ref .* does not match"):
             variant_effects(context, wrong.assign(source_line=4), genome, source=vcf)
         flagged = variant_effects(context, wrong, genome, on_mismatch="flag")
         assert flagged["status"].str.contains("does not match the genome").all()
@@ -306,7 +306,7 @@ def test_variant_readers_and_edited_genome(tmp_path):
         ]
     bad = tmp_path / "bad.tsv"
     bad.write_text("chrom\tpos\tref\talt\nchr1\tten\tA\tG\n")
-    with pytest.raises(InputError, match=r"bad\.tsv: line 2: pos 'ten' is not an integer"):
+    with pytest.raises(InputError, match=r"bad\.tsv, line 2: pos 'ten' is not an integer"):
         read_variants(bad)
     bad.write_text("chrom\tposition\n")
     with pytest.raises(InputError, match="header lacks pos, ref, alt"):
