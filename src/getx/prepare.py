@@ -232,7 +232,8 @@ def _check_gene_regions(
     if n_with == 0 and n_inside == 0:
         raise InputError(
             f"no gene of {annotation} has a TSS inside the span of the {len(regions):,} peaks "
-            f"of {Path(inputs.peaks).name}: no expression labels to learn from",
+            f"of {Path(inputs.peaks).name} (another genome build?): no expression labels to "
+            "learn from",
             inputs.annotation,
         )
     if n_with == 0:

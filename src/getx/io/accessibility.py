@@ -91,8 +91,7 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
     n_peaks = len(peaks)
     out = np.zeros(n_peaks, dtype=np.float64)
     if raw.empty:
-        log.warning("%s: no intervals", path)
-        return out
+        raise InputError("no intervals (the file has no data lines)", path)
     blank = raw.isna().all(axis=1).to_numpy()
     raw = raw.loc[~blank]
     lines = np.flatnonzero(~blank) + n_header + 1
@@ -106,8 +105,7 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
         log.info("%s: line %d taken as a header", path, int(lines[0]))
         raw, lines = raw.iloc[1:], lines[1:]
         if raw.empty:
-            log.warning("%s: no intervals", path)
-            return out
+            raise InputError("no intervals (the file has a header only)", path)
     if column is None:
         first = raw.iloc[0]
         numeric = [j for j in range(3, raw.shape[1]) if _is_number(first.iloc[j])]

@@ -118,6 +118,8 @@ def read_cell_type_table(path: str | Path) -> pd.Series:
         )
     barcodes = table.iloc[:, 0].str.strip().to_numpy()
     cell_types = table.iloc[:, 1].str.strip().to_numpy()
+    for name, first in zip(*np.unique(cell_types, return_index=True), strict=True):
+        check_cell_type_name(name, f"{path}, line {int(lines[first])}")
     series = pd.Series(cell_types, index=pd.Index(barcodes, name="barcode"), name="cell_type")
     dup = series.index.duplicated(keep="first")
     if dup.any():

@@ -90,7 +90,7 @@ class TextInput:
 
     def _error(self, error: Exception) -> InputError:
         if isinstance(error, UnicodeDecodeError):
-            return _decode_error(self.path, self._gzipped)
+            return decode_error(self.path, self._gzipped)
         if self._gzipped:
             return _gzip_error(self.path, error)
         return InputError(f"cannot be read ({error})", self.path)
@@ -102,8 +102,9 @@ def _raw_lines(path: Path, gzipped: bool) -> Iterator[bytes]:
         yield from handle
 
 
-def _decode_error(path: Path, gzipped: bool) -> InputError:
-    """The first line that is not UTF-8, found by reading the file again as bytes."""
+def decode_error(path: Path, gzipped: bool) -> InputError:
+    """An :class:`InputError` naming the first line of ``path`` that is not UTF-8, found by
+    reading the file again as bytes (only after decoding failed, so reading costs nothing)."""
     try:
         for number, raw in enumerate(_raw_lines(path, gzipped), start=1):
             try:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from getx.errors import InputError
+from getx.io.files import decode_error
 
 log = logging.getLogger(__name__)
 
@@ -312,6 +313,8 @@ def _fasta_reader(path: Path, indexname: str, gzi_indexname: str | None) -> Any:
             sequence_always_upper=True,
             rebuild=False,
         )
+    except UnicodeDecodeError:
+        raise decode_error(path, _is_bgzf(path)) from None
     except (
         pyfaidx.FastaIndexingError,
         pyfaidx.UnsupportedCompressionFormat,
@@ -323,11 +326,11 @@ def _fasta_reader(path: Path, indexname: str, gzi_indexname: str | None) -> Any:
 def _fasta_genome(path: Path, reader: Any, tmpdir: str | None, index: str) -> Genome:
     names = list(reader.keys())  # iterating a Fasta yields records, not names
     sizes = {name: len(reader[name]) for name in names}
-    if not sizes:
+    if not any(sizes.values()):
         reader.close()
         if tmpdir is not None:
             shutil.rmtree(tmpdir, ignore_errors=True)
-        raise InputError("FASTA holds no sequences", path=path)
+        raise InputError("FASTA holds no sequence (headers only, or nothing)", path=path)
     return Genome(
         path=path, chrom_sizes=sizes, _reader=reader, _kind="fasta", _tmpdir=tmpdir, _index=index
     )

@@ -274,6 +274,8 @@ def read_peaks(
     sizes = _resolve_sizes(chrom_sizes)
     df = _parse(path)
     n_read = len(df)
+    if n_read == 0:
+        raise InputError("no peaks (the file has no data lines)", path)
 
     drop = {chrom_alias(c) for c in drop_chroms}
     keep = ~df["chrom"].map(chrom_alias).isin(drop)

@@ -58,6 +58,8 @@ def aggregate_hit_bed(
         )  # fmt: skip
         try:
             for chunk in reader:
+                if chunk.empty:
+                    continue
                 _check_chunk(chunk, path, line0)
                 chroms = chunk["chrom"].to_numpy()
                 starts = chunk["start"].to_numpy(dtype=np.int64)
@@ -98,11 +100,13 @@ def aggregate_hit_bed(
                         np.add.at(out, (row, cl[keep[hit]]), scores[keep[hit]])
                 line0 += len(chunk)
         except pd.errors.EmptyDataError:
-            raise InputError("no motif hits (the file is empty)", path) from None
+            pass
         except (ValueError, pd.errors.ParserError) as e:
             if isinstance(e, InputError):
                 raise
             raise InputError(f"malformed BED: {e}", path, line0 + 1) from None
+    if not seen:
+        raise InputError("no motif hits (the file has no data lines)", path)
     log_renamed({k: v for k, v in spelling.items() if v}, path, "the peaks'")
     if spelling and not any(spelling.values()):
         raise InputError(
