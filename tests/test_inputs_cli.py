@@ -552,7 +552,10 @@ ODD = {
         _renamed_peaks,
         ["peaks.bed: chromosome names harmonised to the genome's spelling"],
     ),
-    "stale .fai": (_stale_index, ["genome.fa.fai does not match", "first line is not 60 bases long"]),
+    "stale .fai": (
+        _stale_index,
+        ["genome.fa.fai does not match", "first line is not 60 bases long"],
+    ),
 }
 
 

@@ -95,6 +95,8 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
     blank = raw.isna().all(axis=1).to_numpy()
     raw = raw.loc[~blank]
     lines = np.flatnonzero(~blank) + n_header + 1
+    if raw.empty:
+        raise InputError("no intervals (only blank lines)", path)
     if raw.shape[1] < 4:
         raise InputError(
             f"expected at least 4 columns (chrom, start, end, value), found {raw.shape[1]}",

@@ -262,6 +262,8 @@ _ALIASES = {
 
 
 def _is_arrow(path: Path) -> bool:
+    if path.is_dir():
+        raise InputError("is a folder, not an annotation file", path=path)
     with open(path, "rb") as handle:
         return handle.read(6) == b"ARROW1"
 

@@ -92,6 +92,8 @@ def read_gene_table(
     sep = sniff_separator(path)
     table = read_string_table(path, sep=sep)
     columns = [str(c) for c in table.columns]
+    if not columns:
+        raise InputError("no header line with column names", path, 1)
     gene_column = gene_column or _pick_column(columns, _GENE_COLUMNS) or columns[0]
     if gene_column not in columns:
         raise InputError(f"no column {gene_column!r} (columns: {columns})", path, 1)

@@ -226,6 +226,8 @@ def open_genome(path: str | Path, offsets: Mapping[str, int] | None = None) -> G
     path = Path(path)
     if not path.exists():
         raise InputError("genome file does not exist", path=path)
+    if path.is_dir():
+        raise InputError("is a folder, not a genome file", path=path)
     with open(path, "rb") as handle:
         magic = handle.read(4)
     genome = _open_twobit(path) if magic in _TWOBIT_SIGNATURES else _open_fasta(path, magic)
@@ -248,6 +250,9 @@ def open_genome(path: str | Path, offsets: Mapping[str, int] | None = None) -> G
 def _open_twobit(path: Path) -> Genome:
     import py2bit
 
+    short = _twobit_short(path)
+    if short is not None:
+        raise InputError(f"2bit file is truncated: {short}", path=path)
     try:
         reader = py2bit.open(str(path))
     except RuntimeError as exc:
@@ -258,11 +263,55 @@ def _open_twobit(path: Path) -> Genome:
     return Genome(path=path, chrom_sizes=sizes, _reader=reader, _kind="2bit")
 
 
+def _twobit_short(path: Path) -> str | None:
+    """Which record of a 2bit file runs past its end, or None: py2bit reads the missing bytes
+    of a truncated file as T without a word, so the layout is checked here (UCSC's format:
+    header, index of name + offset, then per record its size, N and mask blocks, packed bases).
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+        if len(head) < 16:
+            return "shorter than its header"
+        order = "<" if head[:4] == _TWOBIT_SIGNATURES[0] else ">"
+        version, count = struct.unpack(order + "II", head[4:12])
+        offsets = []
+        for _ in range(count):
+            length = handle.read(1)
+            if not length:
+                return "its index is cut short"
+            name = handle.read(length[0]).decode("utf-8", "replace")
+            raw = handle.read(8 if version == 1 else 4)
+            if len(raw) < (8 if version == 1 else 4):
+                return "its index is cut short"
+            offsets.append((name, struct.unpack(order + ("Q" if version == 1 else "I"), raw)[0]))
+        for name, offset in offsets:
+            handle.seek(offset)
+            raw = handle.read(8)
+            if len(raw) < 8:
+                return f"sequence {name} is missing"
+            bases, n_blocks = struct.unpack(order + "II", raw)
+            handle.seek(offset + 8 + 8 * n_blocks)
+            raw = handle.read(4)
+            if len(raw) < 4:
+                return f"sequence {name} is cut short"
+            (n_masks,) = struct.unpack(order + "I", raw)
+            end = offset + 8 + 8 * n_blocks + 4 + 8 * n_masks + 4 + (bases + 3) // 4
+            if end > size:
+                return f"sequence {name} needs {end} bytes, the file has {size}"
+    return None
+
+
 def _open_fasta(path: Path, magic: bytes) -> Genome:
     if magic[:2] == b"\x1f\x8b" and not _is_bgzf(path):
         raise InputError(
             "FASTA is plain-gzip compressed, which allows no random access; recompress it with "
             "bgzip (gunzip file.fa.gz && bgzip file.fa) or decompress it",
+            path=path,
+        )
+    if magic[:3] == b"\xef\xbb\xbf":
+        raise InputError(
+            "starts with a byte-order mark, which FASTA indexes cannot skip: save it without one",
             path=path,
         )
     bgzipped = magic[:2] == b"\x1f\x8b"
@@ -384,14 +433,15 @@ def _layout_problem(faidx: Any, path: Path) -> str | None:
         if rec.lenc <= 0 or ending not in (1, 2):
             return f"{name}: line width {rec.lenc}/{rec.lenb} bytes is not a FASTA layout"
         before = raw.read(max(rec.offset - 4096, 0), min(rec.offset, 4096))
-        header = before[:-1].rstrip(b"\r").rsplit(b"\n", 1)[-1]
-        if not before.endswith(b"\n") or not header.startswith(b">"):
-            return f"{name}: no '>' header line before its indexed offset {rec.offset}"
-        words = header[1:].split()
-        if (b"\n" in before[:-1] or rec.offset <= 4096) and (
-            not words or words[0].decode("utf-8", "replace") != name
-        ):
-            return f"the header before {name}'s indexed offset names another sequence"
+        if not before.endswith(b"\n"):
+            return f"{name}: its indexed offset {rec.offset} does not start a line"
+        if b"\n" in before[:-1] or rec.offset <= 4096:  # the whole header line is in view
+            header = before[:-1].rstrip(b"\r").rsplit(b"\n", 1)[-1]
+            words = header[1:].split()
+            if not header.startswith(b">"):
+                return f"{name}: no '>' header line before its indexed offset {rec.offset}"
+            if not words or words[0].decode("utf-8", "replace") != name:
+                return f"the header before {name}'s indexed offset names another sequence"
         first = raw.read(rec.offset, rec.lenb)
         width = min(rec.lenc, rec.rlen)
         terminator = b"\n" if ending == 1 else b"\r\n"
