@@ -669,3 +669,61 @@ def test_messages_number_columns_from_one_and_say_things_once(sim, tmp_path, fil
     edit(inputs / file, change)
     line = refused(tmp_path, inputs, options(inputs, "hits"))
     assert line == f"Error: {inputs / expected}", line
+
+
+def _genes_in_gaps(folder: Path, keep: int) -> None:
+    """Move all but ``keep`` genes of the GTF to gaps between peaks (inside the peaks' span,
+    over 300 bp from any peak), as an annotation of another build would mostly be."""
+    peaks = pd.read_csv(folder / "peaks.bed", sep="\t", header=None, names=["c", "s", "e"])
+    gaps = [
+        (c, (e + s2) // 2)
+        for (c, e), (c2, s2) in zip(
+            peaks[["c", "e"]].itertuples(index=False),
+            peaks[["c", "s"]].iloc[1:].itertuples(index=False),
+            strict=False,
+        )
+        if c == c2 and s2 - e > 1000
+    ]
+    rows, place = [], {}
+    for line in (folder / "genes.gtf").read_text().splitlines(keepends=True):
+        f = line.split("\t")
+        if len(f) == 9:
+            gene = f[8].split('"')[1]
+            if gene not in place:
+                place[gene] = gaps[len(place)] if len(place) >= keep else None
+            if place[gene] is not None:
+                f[0], mid = place[gene]
+                f[3], f[4] = str(mid), str(mid + 10)
+        rows.append("\t".join(f))
+    (folder / "genes.gtf").write_text("".join(rows))
+
+
+def test_partial_matches_are_warned_with_counts(sim, tmp_path, caplog):
+    """Below 10% matched: a store is written, with a warning that gives the counts."""
+    inputs = copy_inputs(sim, tmp_path)
+    _genes_in_gaps(inputs, keep=3)
+    genes_moved = inputs / "genes.moved.gtf"
+    (inputs / "genes.gtf").rename(genes_moved)
+    shutil.copy(sim / "genes.gtf", inputs / "genes.gtf")
+    opts = options(inputs)
+    opts["--motifs"] = ["none"]
+    opts["--annotation"] = [str(genes_moved)]
+    result = run(command(tmp_path / "store.zarr", opts))
+    assert result.exit_code == 0, result.output
+    assert (
+        "only 3 of 60 genes of genes.moved.gtf inside the peaks' span (5.0%) have a TSS within "
+        "300 bp of a peak: is the annotation of the peaks' genome build?" in logged(caplog)
+    ), caplog.text
+    assert open_store(tmp_path / "store.zarr").genes["gene_id"].nunique() == 3
+
+    for prefix in ("SG0000", "SG0001", "SG0002", "SG0003", "SG0004", "SG0005"):
+        edit(inputs / "rna.ct2.csv", lambda t, p=prefix: t.replace(p, "X" + p[1:]))
+    opts["--annotation"] = [str(inputs / "genes.gtf")]
+    caplog.clear()
+    result = run(command(tmp_path / "store2.zarr", opts))
+    assert result.exit_code == 0, result.output
+    assert (
+        "cell type 'ct2' (rna.ct2.csv): only 1 of 60 measured genes (1.7%) match the annotation "
+        "(e.g. not XG00001, XG00002, XG00003): other gene ids?" in logged(caplog)
+    ), caplog.text
+    assert "'ct1' (rna.ct1.csv): only" not in caplog.text
