@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from getx.errors import InputError
-from getx.io.files import decode_error
+from getx.io.files import decode_error, open_text
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +220,10 @@ def open_genome(path: str | Path, offsets: Mapping[str, int] | None = None) -> G
     """Open a FASTA (plain, or bgzip with .fai/.gzi) or UCSC 2bit genome.
 
     ``offsets`` maps a sequence name to the genomic 0-based position of its first base, for files
-    holding a piece of a chromosome (e.g. ``{"chr22": 32_000_000}``). A missing .fai is built beside
-    the FASTA, or in a temporary directory when that folder is read-only.
+    holding a piece of a chromosome (e.g. ``{"chr22": 32_000_000}``). A .fai/.gzi beside the FASTA
+    is used when it describes the file (:func:`_layout_problem`); a missing or stale one is
+    replaced by a temporary index that :meth:`Genome.close` removes (a stale one with a warning
+    naming both files). The user's folder is never written. A truncated 2bit file is refused.
     """
     path = Path(path)
     if not path.exists():
@@ -499,7 +501,6 @@ class _RawFasta:
 
 def read_chrom_sizes(path: str | Path) -> dict[str, int]:
     """Read a UCSC chrom.sizes file (``chrom<TAB>length``, extra columns ignored), in file order."""
-    from getx.io.files import open_text
 
     sizes: dict[str, int] = {}
     with open_text(path) as handle:
