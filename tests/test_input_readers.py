@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 
 from getx.errors import InputError
 from getx.interpret.variants import read_variants
-from getx.io.accessibility import counts_from_bed, counts_from_fragments
+from getx.io.accessibility import counts_from_bed, counts_from_fragments, counts_from_h5ad
 from getx.io.annotation import load_annotation, read_gene_bed, read_gtf, read_tss_table
 from getx.io.cells import read_cell_type_table
 from getx.io.expression import read_gene_table, read_pseudobulk
@@ -283,8 +283,9 @@ def _motif_dir(path: Path):
 
 # reader -> (path name, writer of a valid file, reader, file damaged inside a folder)
 BINARY = {
-    "ATAC h5ad": ("a.h5ad", _h5ad, lambda p: read_pseudobulk(p, cell_type_column="cell_type"),
-                  None),
+    "ATAC h5ad": ("a.h5ad", _h5ad, lambda p: counts_from_h5ad(p, "cell_type", PEAKS), None),
+    "RNA h5ad": ("r.h5ad", _h5ad, lambda p: read_pseudobulk(p, cell_type_column="cell_type"),
+                 None),
     "10x h5": ("m.h5", _tenx_h5, lambda p: read_pseudobulk(p, name="all"), None),
     "10x MTX matrix": ("mtx", _mtx, lambda p: read_pseudobulk(p, name="all"), "matrix.mtx"),
     "10x MTX features": ("mtx", _mtx, lambda p: read_pseudobulk(p, name="all"), "features.tsv"),
@@ -313,6 +314,21 @@ def test_damaged_binary_input_is_an_input_error(tmp_path, reader, damage):
     with pytest.raises(InputError) as error:
         read(path)
     assert target.name in str(error.value) or path.name in str(error.value)
+
+
+def test_atac_h5ad_peak_names_are_harmonised(tmp_path, caplog):
+    path = tmp_path / "a.h5ad"
+    _h5ad(path)
+    expected = counts_from_h5ad(path, "cell_type", PEAKS)
+    import anndata
+
+    adata = anndata.read_h5ad(path)
+    adata.var_names = [name.removeprefix("chr") for name in adata.var_names]
+    adata.write_h5ad(path)
+    caplog.set_level(logging.INFO)
+    pd.testing.assert_frame_equal(counts_from_h5ad(path, "cell_type", PEAKS), expected)
+    assert "a.h5ad: chromosome names harmonised to the peaks' spelling: 1->chr1" in caplog.text
+    assert expected.to_numpy().sum() == 10
 
 
 # --- the genome ------------------------------------------------------------------------------
