@@ -15,8 +15,6 @@ import json
 import logging
 import os
 import random
-import shutil
-import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -593,8 +591,3 @@ def test_readers_on_random_and_mutated_input(tmp_path_factory, kind):
         assert valid(value), value
 
     check()
-
-
-def test_property_helpers_cover_every_reader_kind():
-    assert {r for r, _ in PROPERTY_READERS.values()} <= set(TEXT)
-    assert shutil.which is not None and struct.calcsize("<I") == 4  # imports used above
