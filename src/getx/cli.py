@@ -59,14 +59,10 @@ def main(
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, Path]:
-    """Parse repeated NAME=PATH options."""
-    result: dict[str, Path] = {}
-    for value in values or []:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise typer.BadParameter(f"expected CELLTYPE=PATH, got {value!r}", param_hint=option)
-        result[name] = Path(path)
-    return result
+    """Parse repeated NAME=PATH options (checked by the library, so Python callers agree)."""
+    from getx.io.cells import cell_type_pairs
+
+    return cell_type_pairs(values, option)
 
 
 @app.command()

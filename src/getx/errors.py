@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -15,3 +16,10 @@ class InputError(ValueError):
         super().__init__(where + message)
         self.path = None if path is None else Path(path)
         self.line = line
+
+
+def examples(names: Iterable[object], n: int = 3) -> str:
+    """A few names for a message, plainly: ``chr1, chr2, chr3 (+22 more)`` (no numpy reprs)."""
+    names = [str(x) for x in names]
+    more = f" (+{len(names) - n} more)" if len(names) > n else ""
+    return ", ".join(names[:n]) + more
