@@ -5,10 +5,19 @@ type the accessibility, the expression labels on each strand and the TSS flags. 
 lists, for every annotated gene with a TSS in a region, the (gene, strand, region) pairs, so
 genes sharing a bidirectional promoter are all kept. The layout is documented in
 ``docs/format.md``; bump ``SCHEMA_VERSION`` whenever it changes.
+
+Every store records, per array, its shape, number of chunk files, their bytes and a CRC-32 of
+their contents (root attribute ``arrays``). Opening a store checks that every array is there with
+its chunk files at their recorded sizes (file metadata only, cheap at any size); reading an array
+whole checks its CRC first. A store whose files were lost or damaged is refused, naming the array,
+rather than read as zeros.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +26,11 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import atomic_output
+from getx.io.files import atomic_output, zarr_kind
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the ``arrays`` manifest of chunk files and checksums
 _FORMAT = "getx-region-store"
+STORE_KIND = zarr_kind("region store", _FORMAT)
 _ROW_CHUNK = 4096
 
 GENE_COLUMNS = ("gene_id", "gene_name", "strand", "region")
@@ -77,7 +87,12 @@ class RegionStore:
         return self._group["features"]
 
     def read_features(self) -> np.ndarray:
-        return np.asarray(self._group["features"][:], dtype=np.float32)
+        return np.asarray(self.read("features"), dtype=np.float32)
+
+    def read(self, name: str) -> np.ndarray:
+        """The whole array ``name`` (a path such as ``cell_types/ct1/tss``), its chunk files
+        checked against the store's manifest first."""
+        return _read_checked(self.path, self._group, self.attrs["arrays"], name)
 
     def cell_type(self, name: str) -> CellTypeData:
         if name not in self.cell_types:
@@ -85,13 +100,13 @@ class RegionStore:
                 f"cell type {name!r} is not in this store (has: {', '.join(self.cell_types)})",
                 path=self.path,
             )
-        group = self._group["cell_types"][name]
+        prefix = f"cell_types/{name}/"
         return CellTypeData(
-            accessibility_raw=np.asarray(group["accessibility_raw"][:]),
-            accessibility=np.asarray(group["accessibility"][:]),
-            expression=np.asarray(group["expression"][:]),
-            tss=np.asarray(group["tss"][:]),
-            gene_expression=np.asarray(group["gene_expression"][:]),
+            accessibility_raw=self.read(prefix + "accessibility_raw"),
+            accessibility=self.read(prefix + "accessibility"),
+            expression=self.read(prefix + "expression"),
+            tss=self.read(prefix + "tss"),
+            gene_expression=self.read(prefix + "gene_expression"),
         )
 
 
@@ -105,7 +120,8 @@ def write_store(
     genes: pd.DataFrame,
     attrs: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a complete store to ``path`` atomically, replacing any store already there."""
+    """Write a complete store to ``path`` atomically, replacing an earlier getx store there
+    (anything else at ``path`` is refused, never deleted)."""
     import zarr
 
     path = Path(path)
@@ -125,7 +141,7 @@ def write_store(
             )
         data.validate(n, len(genes), name)
 
-    with atomic_output(path) as tmp:
+    with atomic_output(path, STORE_KIND) as tmp:
         root = zarr.open_group(tmp, mode="w", zarr_format=3)
         root.attrs.update(
             {
@@ -156,7 +172,85 @@ def write_store(
             _put(group, "expression", data.expression, np.float32)
             _put(group, "tss", data.tss, np.int8)
             _put(group, "gene_expression", data.gene_expression, np.float32)
+        root.attrs["arrays"] = _manifest(tmp)
     return path
+
+
+def _chunk_files(array_dir: Path) -> list[Path]:
+    """The chunk files of the array in ``array_dir`` (zarr v3's ``c/...`` keys), sorted."""
+    chunks = array_dir / "c"
+    found = []
+    for folder, _, files in os.walk(chunks):
+        found += [Path(folder) / f for f in files]
+    return sorted(found)
+
+
+def _crc32(files: list[Path]) -> int:
+    crc = 0
+    for path in files:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 22):
+                crc = zlib.crc32(block, crc)
+    return crc
+
+
+def _manifest(root: Path) -> dict[str, dict[str, Any]]:
+    """Per array under ``root`` (by path): shape, chunk file count, bytes and CRC-32."""
+    arrays = {}
+    for meta in sorted(root.rglob("zarr.json")):
+        node = json.loads(meta.read_text())
+        if node.get("node_type") != "array":
+            continue
+        files = _chunk_files(meta.parent)
+        arrays[meta.parent.relative_to(root).as_posix()] = {
+            "shape": list(node["shape"]),
+            "chunks": len(files),
+            "bytes": sum(f.stat().st_size for f in files),
+            "crc32": _crc32(files),
+        }
+    return arrays
+
+
+_REBUILD = "rebuild the store with `getx prepare`"
+
+
+def _check_layout(path: Path, arrays: dict[str, dict[str, Any]]) -> None:
+    """Every recorded array present with its chunk files at their recorded sizes (stat only)."""
+    for name, entry in arrays.items():
+        if not (path / name / "zarr.json").is_file():
+            raise InputError(f"store array {name!r} is missing: {_REBUILD}", path)
+        files = _chunk_files(path / name)
+        size = sum(f.stat().st_size for f in files)
+        if len(files) != entry["chunks"] or size != entry["bytes"]:
+            raise InputError(
+                f"store array {name!r} is damaged: {len(files)} of {entry['chunks']} chunk files, "
+                f"{size} of {entry['bytes']} bytes: {_REBUILD}",
+                path,
+            )
+
+
+def _read_checked(path: Path, root: Any, arrays: dict[str, dict[str, Any]], name: str) -> Any:
+    """Array ``name`` of the store at ``path`` read whole, after its CRC-32 is checked."""
+    entry = arrays.get(name)
+    if entry is None:
+        raise InputError(f"store array {name!r} is not in the store's manifest: {_REBUILD}", path)
+    if _crc32(_chunk_files(path / name)) != entry["crc32"]:
+        raise InputError(f"store array {name!r} is damaged (checksum differs): {_REBUILD}", path)
+    try:
+        array = root[name]
+        if list(array.shape) != entry["shape"]:
+            raise InputError(
+                f"store array {name!r} has shape {tuple(array.shape)}, the manifest "
+                f"{tuple(entry['shape'])}: {_REBUILD}",
+                path,
+            )
+        return array[...]
+    except InputError:
+        raise
+    except Exception as error:  # zarr's errors on damaged metadata vary: name the array
+        raise InputError(
+            f"store array {name!r} cannot be read ({error}): {_REBUILD}", path
+        ) from None
 
 
 def _put(group: Any, name: str, values: np.ndarray, dtype: Any) -> None:
@@ -168,9 +262,23 @@ def _put(group: Any, name: str, values: np.ndarray, dtype: Any) -> None:
         array[...] = values.astype(dtype) if dtype is not str else values.astype(str)
 
 
-def _strings(array: Any) -> np.ndarray:
+def _strings(values: np.ndarray) -> np.ndarray:
     # zarr returns numpy's variable-width StringDType; plain object arrays suit pandas best.
-    return np.asarray(array[:].tolist(), dtype=object)
+    return np.asarray(values.tolist(), dtype=object)
+
+
+# Arrays every store has (besides those of each cell type, which the manifest lists).
+_REQUIRED = (
+    "regions/chrom",
+    "regions/start",
+    "regions/end",
+    "features",
+    "genes/gene_id",
+    "genes/gene_name",
+    "genes/strand",
+    "genes/region",
+)
+_PER_CELL_TYPE = ("accessibility_raw", "accessibility", "expression", "tss", "gene_expression")
 
 
 def open_store(path: str | Path) -> RegionStore:
@@ -178,8 +286,14 @@ def open_store(path: str | Path) -> RegionStore:
     import zarr
 
     path = Path(path)
-    if not (path / "zarr.json").exists():
+    if not path.exists():
+        raise InputError("no such store", path)
+    if not (path / "zarr.json").is_file():
         raise InputError("not a getx store (no zarr.json); build one with `getx prepare`", path)
+    try:
+        json.loads((path / "zarr.json").read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InputError(f"not valid JSON ({error}): {_REBUILD}", path / "zarr.json") from None
     root = zarr.open_group(path, mode="r")
     attrs = dict(root.attrs)
     if attrs.get("format") != _FORMAT:
@@ -190,27 +304,40 @@ def open_store(path: str | Path) -> RegionStore:
             "rebuild it with this getx version",
             path,
         )
+    arrays = attrs.get("arrays")
+    cell_types = attrs.get("cell_types")
+    if not isinstance(arrays, dict) or not isinstance(cell_types, list):
+        raise InputError(f"the store's manifest of arrays is missing: {_REBUILD}", path)
+    required = [*_REQUIRED, *(f"cell_types/{c}/{a}" for c in cell_types for a in _PER_CELL_TYPE)]
+    unlisted = [name for name in required if name not in arrays]
+    if unlisted:
+        raise InputError(f"store array {unlisted[0]!r} is not in the manifest: {_REBUILD}", path)
+    _check_layout(path, arrays)
+
+    def read(name: str) -> Any:
+        return _read_checked(path, root, arrays, name)
+
     regions = pd.DataFrame(
         {
-            "chrom": _strings(root["regions/chrom"]),
-            "start": np.asarray(root["regions/start"][:]),
-            "end": np.asarray(root["regions/end"][:]),
+            "chrom": _strings(read("regions/chrom")),
+            "start": np.asarray(read("regions/start")),
+            "end": np.asarray(read("regions/end")),
         }
     )
     genes = pd.DataFrame(
         {
-            "gene_id": _strings(root["genes/gene_id"]),
-            "gene_name": _strings(root["genes/gene_name"]),
-            "strand": np.where(np.asarray(root["genes/strand"][:]) == 1, "-", "+"),
-            "region": np.asarray(root["genes/region"][:]),
+            "gene_id": _strings(read("genes/gene_id")),
+            "gene_name": _strings(read("genes/gene_name")),
+            "strand": np.where(np.asarray(read("genes/strand")) == 1, "-", "+"),
+            "region": np.asarray(read("genes/region")),
         }
     )
     return RegionStore(
         path=path,
         regions=regions,
-        feature_names=list(attrs["feature_names"]),
+        feature_names=list(attrs.get("feature_names", [])),
         cluster_genes=dict(attrs.get("cluster_genes", {})),
-        cell_types=list(attrs["cell_types"]),
+        cell_types=list(cell_types),
         genes=genes,
         attrs=attrs,
         _group=root,

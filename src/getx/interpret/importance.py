@@ -31,12 +31,23 @@ import pandas as pd
 
 from getx.errors import InputError
 from getx.interpret.context import CellTypeContext, Progress, Targets, cell_type_context, gradients
-from getx.io.files import atomic_output
+from getx.io.files import atomic_output, folder_of, table_kind, text_kind, zarr_kind
 
 log = logging.getLogger(__name__)
 
 FORMAT = "getx-importance"
 SCHEMA_VERSION = 1
+IMPORTANCE_KIND = zarr_kind("importance store", FORMAT)
+BEDGRAPH_KIND = text_kind("importance bedGraph", "track type=bedGraph", "getx region importance")
+BEDGRAPH_FOLDER_KIND = folder_of("bedGraph folder", {"*": BEDGRAPH_KIND})
+
+
+def gene_motif_kind(feature_names: list[str]) -> Any:
+    """The gene x motif table of a model with these motif features (``getx interpret
+    --gene-motif-tsv``)."""
+    return table_kind("gene x motif table", ["gene_id", *feature_names])
+
+
 _IMPORTANCE_ARRAYS = ("region", "region_signed", "accessibility", "motif", "motif_abs")
 
 
@@ -175,7 +186,8 @@ def write_importance(
     path: str | Path, results: list[Importance], run: str | Path, store: Any
 ) -> Path:
     """Write the importance of one or more cell types to a zarr v3 store at ``path``, atomically
-    replacing whatever was there (never appending); ``run`` is the checkpoint they came from."""
+    replacing an earlier importance store there (never appending; anything else is refused);
+    ``run`` is the checkpoint they came from."""
     import zarr
 
     import getx
@@ -183,7 +195,7 @@ def write_importance(
     if not results:
         raise InputError("nothing to write: no cell type was interpreted")
     path = Path(path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, IMPORTANCE_KIND) as tmp:
         root = zarr.open_group(tmp, mode="w", zarr_format=3)
         root.attrs.update(
             {
@@ -299,7 +311,7 @@ def write_bedgraphs(
         body = table[["chrom", "start", "end", "importance"]].to_csv(
             sep="\t", header=False, index=False, float_format="%.6g"
         )
-        with atomic_output(path) as tmp:
+        with atomic_output(path, BEDGRAPH_KIND) as tmp:
             Path(tmp).write_text(header + body)
         paths.append(path)
     return paths

@@ -23,8 +23,7 @@ import torch.nn.functional as F  # noqa: N812
 from torch import nn
 
 from getx.errors import InputError
-
-LOSSES = ("poisson", "mse")
+from getx.model.config import LOSSES
 
 
 def masked_loss(

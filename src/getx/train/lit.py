@@ -171,6 +171,24 @@ class GETLightning(L.LightningModule):
         }
 
 
+class EpochSeeds(L.Callback):
+    """Seeds each training epoch's randomness from (seed, epoch): the shuffle (``generator``, the
+    training loader's), dropout, masks and window shifts (torch's global generator). A run
+    resumed from a checkpoint then draws exactly what an uninterrupted run would have; without
+    it a resumed epoch would repeat the first epoch's draws."""
+
+    def __init__(self, seed: int, generator: torch.Generator):
+        self.seed = seed
+        self.generator = generator
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        import numpy as np
+
+        state = np.random.SeedSequence([self.seed, trainer.current_epoch]).generate_state(2)
+        self.generator.manual_seed(int(state[0]))
+        torch.manual_seed(int(state[1]))
+
+
 def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
     out = {
         key: torch.stack([item[key] for item in items])
