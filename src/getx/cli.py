@@ -257,9 +257,13 @@ def prepare(
     ] = None,
 ) -> None:
     """Build a region store: motif features, accessibility and expression labels per cell type."""
+    from getx.errors import check_range
     from getx.prepare import PrepareInputs, PrepareOptions, discover_inputs
     from getx.prepare import prepare as run_prepare
 
+    check_range("--p-value", p_value, 0, 1, low_open=True, high_open=True)
+    if peak_width is not None:
+        check_range("--peak-width", peak_width, 1, PrepareOptions().max_peak_width)
     if data is not None:
         inputs = discover_inputs(data, motifs)
     else:

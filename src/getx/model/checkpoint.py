@@ -83,7 +83,7 @@ def read_checkpoint(path: str | Path) -> Any:
                 path,
             ) from None
         reason = "not a PyTorch checkpoint"
-    except (RuntimeError, EOFError, OSError, KeyError, ValueError):
+    except Exception:
         reason = "truncated, damaged or not a PyTorch checkpoint"
     raise InputError(f"cannot read the checkpoint: {reason}", path)
 

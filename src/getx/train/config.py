@@ -200,7 +200,7 @@ class TrainConfig:
             check_range("max_steps", self.max_steps, 1)
         check_range("batch_size", self.batch_size, 1)
         check_range("lr", self.lr, 0, low_open=True)
-        check_range("min_lr", self.min_lr, 0, self.lr)
+        check_range("min_lr", self.min_lr, 0)
         check_range("weight_decay", self.weight_decay, 0)
         check_range("warmup_steps", self.warmup_steps, 0)
         check_range("layer_decay", self.layer_decay, 0, 1, low_open=True)
@@ -209,7 +209,7 @@ class TrainConfig:
             check_range("lora_alpha", self.lora_alpha, 0, low_open=True)
         check_range("seed", self.seed, 0, 2**32 - 1)  # numpy's and Lightning's seed range
         check_range("num_workers", self.num_workers, 0)
-        check_range("limit_val_batches", self.limit_val_batches, 0, low_open=True)
+        check_range("limit_val_batches", self.limit_val_batches, 0)  # 0: no validation
         if self.limit_val_batches > 1:  # a number of batches (the CLI reads a float)
             if not float(self.limit_val_batches).is_integer():
                 raise InputError(
