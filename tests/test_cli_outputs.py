@@ -214,7 +214,7 @@ def test_replaces_its_own_earlier_output(data, tmp_path):
             "2",
             "--top-motifs",
             "10",
-        ],  # fmt: skip
+        ],
     ):
         _run(args)
         first = tree(tmp_path)

@@ -352,16 +352,16 @@ class PreparedData:
             values = store.cell_type(name).gene_expression
             measured |= set(store.genes.loc[~np.isnan(values), "gene_id"])
         genes = store.genes["gene_id"].nunique()
-        if target == "labels" and not genes:
+        if target is None:
+            cause = "every training region has all-zero motif features and accessibility"
+        elif target == "labels" and not genes:
             cause = "no annotated gene has its TSS in a region (another genome build or naming?)"
         elif target == "labels" and not measured:
             cause = "no gene of the expression tables matches the annotation's ids or names"
         elif not accessible:
             cause = "no training region is accessible in these cell types"
-        elif target == "labels":
-            cause = f"every measured TSS is held out or below label_cutoff {config.label_cutoff}"
         else:
-            cause = "every training region has all-zero motif features and accessibility"
+            cause = f"every measured TSS is held out or below label_cutoff {config.label_cutoff}"
         what = {"labels": "labelled TSS entries", "accessibility": "accessible regions"}
         raise InputError(
             f"nothing to learn from: 0 {what.get(target, 'regions with any input')} in the "

@@ -193,6 +193,18 @@ def choose_holdouts(
     one holding closest to a fifth of the gene rows (ties: the later). Cell type: the last one,
     when at least three cell types leave two to train on."""
     chroms = store.regions["chrom"].to_numpy().astype(str)[store.genes["region"].to_numpy()]
+    if chrom and chrom not in set(chroms):
+        raise InputError(
+            f"held-out chromosome {chrom!r} has no genes in the store "
+            f"(chromosomes with genes: {', '.join(sorted(set(chroms))[:30])})",
+            store.path,
+        )
+    if cell_type and cell_type not in store.cell_types:
+        raise InputError(
+            f"held-out cell type {cell_type!r} is not in the store "
+            f"(has: {', '.join(store.cell_types)})",
+            store.path,
+        )
     if chrom:
         held_chroms = [chrom]
     else:
