@@ -171,22 +171,43 @@ class GETLightning(L.LightningModule):
         }
 
 
-class EpochSeeds(L.Callback):
-    """Seeds each training epoch's randomness from (seed, epoch): the shuffle (``generator``, the
-    training loader's), dropout, masks and window shifts (torch's global generator). A run
-    resumed from a checkpoint then draws exactly what an uninterrupted run would have; without
-    it a resumed epoch would repeat the first epoch's draws."""
+def epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """A seed for one ``stream`` of an epoch's randomness, from the run's seed and the epoch."""
+    import numpy as np
 
-    def __init__(self, seed: int, generator: torch.Generator):
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
+
+
+class EpochShuffle(torch.utils.data.Sampler):
+    """The training windows in an order drawn from (seed, epoch) alone: Lightning sets the epoch
+    before each epoch (``set_epoch``), so a run resumed from a checkpoint visits the windows in
+    the order the uninterrupted run would have."""
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch, 0))
+        yield from torch.randperm(self.size, generator=generator).tolist()
+
+
+class EpochSeeds(L.Callback):
+    """Seeds torch's global generator at each training epoch's start from (seed, epoch): the
+    dropout, masks and window shifts of an epoch do not depend on what came before, so a resumed
+    run draws what an uninterrupted one would have (worker processes aside: their seeds come
+    from the loader when its iterator is made)."""
+
+    def __init__(self, seed: int):
         self.seed = seed
-        self.generator = generator
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        import numpy as np
-
-        state = np.random.SeedSequence([self.seed, trainer.current_epoch]).generate_state(2)
-        self.generator.manual_seed(int(state[0]))
-        torch.manual_seed(int(state[1]))
+        torch.manual_seed(epoch_seed(self.seed, trainer.current_epoch, 1))
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:

@@ -223,7 +223,7 @@ def _fit(config, data, module, out: Path, ckpt_path, callbacks: list) -> None:
     from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from getx.train.lit import EpochSeeds, collate
+    from getx.train.lit import EpochSeeds, EpochShuffle, collate
 
     generator = torch.Generator().manual_seed(config.seed)
     loader_args = {
@@ -232,14 +232,15 @@ def _fit(config, data, module, out: Path, ckpt_path, callbacks: list) -> None:
         "num_workers": config.num_workers,
         "persistent_workers": config.num_workers > 0,
     }
+    train_set = data.dataset(
+        "train",
+        config.task,
+        shift=config.data.step // 2 if config.data.random_shift else 0,
+        min_context=config.data.min_context,
+    )
     train_loader = torch.utils.data.DataLoader(
-        data.dataset(
-            "train",
-            config.task,
-            shift=config.data.step // 2 if config.data.random_shift else 0,
-            min_context=config.data.min_context,
-        ),
-        shuffle=True,
+        train_set,
+        sampler=EpochShuffle(len(train_set), config.seed),
         generator=generator,
         **loader_args,
     )
@@ -272,7 +273,7 @@ def _fit(config, data, module, out: Path, ckpt_path, callbacks: list) -> None:
                 save_last=True,
             ),
             OnExceptionCheckpoint(dirpath=ckpt_dir, filename="interrupted"),
-            EpochSeeds(config.seed, generator),
+            EpochSeeds(config.seed),
             *callbacks,
         ],
         plugins=[_checkpoint_io()],
