@@ -47,23 +47,23 @@ def _flip_a_byte(path: Path) -> None:
 # (id, damage done to a copy of the store, text the error line must hold)
 DAMAGE = [
     ("chunk-deleted", lambda s: (s / "features" / "c" / "0" / "0").unlink(),
-     "store array 'features' is damaged: 0 of 1 chunk files"),
+     "array 'features' is damaged: 0 of 1 chunk files"),
     ("chunk-truncated", lambda s: (s / "regions/start/c/0").write_bytes(b"\x00" * 7),
-     "store array 'regions/start' is damaged"),
+     "array 'regions/start' is damaged"),
     ("chunk-bytes-changed", lambda s: _flip_a_byte(s / "cell_types/ct2/tss/c/0/0"),
-     "store array 'cell_types/ct2/tss' is damaged (checksum differs)"),
+     "array 'cell_types/ct2/tss' is damaged (checksum differs)"),
     ("array-deleted", lambda s: shutil.rmtree(s / "genes" / "strand"),
-     "store array 'genes/strand' is missing"),
+     "array 'genes/strand' is missing"),
     ("cell-type-deleted", lambda s: shutil.rmtree(s / "cell_types" / "ct3"),
-     "store array 'cell_types/ct3/accessibility' is missing"),
+     "array 'cell_types/ct3/accessibility' is missing"),
     ("root-json-corrupt", lambda s: (s / "zarr.json").write_text('{"zarr_format": 3,'),
      "zarr.json: not valid JSON"),
     ("array-json-corrupt", lambda s: (s / "features" / "zarr.json").write_text("{oops"),
-     "store array 'features' cannot be read"),
+     "array 'features' cannot be read"),
     ("manifest-removed", lambda s: _edit_root(s, lambda a: a.pop("arrays")),
      "manifest of arrays is missing"),
     ("older-schema", lambda s: _edit_root(s, lambda a: a.update(schema_version=1)),
-     "store schema version 1 is not 2"),
+     "getx store schema version 1 is not 2"),
     ("not-a-store", lambda s: (s / "zarr.json").unlink(), "not a getx store (no zarr.json)"),
 ]  # fmt: skip
 
@@ -82,6 +82,28 @@ def test_damaged_store_is_refused_naming_the_array(data, tmp_path, use, damage, 
     damage(store)
     line = refused(USES[use](data, store, tmp_path), tmp_path, data, expect)
     assert str(store) in line
+
+
+IMPORTANCE_DAMAGE = [
+    ("array-deleted", lambda s: shutil.rmtree(s / "cell_types/ct1/targets/window"),
+     "array 'cell_types/ct1/targets/window' is missing"),
+    ("chunk-bytes-changed", lambda s: _flip_a_byte(s / "cell_types/ct1/importance/motif/c/0/0"),
+     "array 'cell_types/ct1/importance/motif' is damaged (checksum differs)"),
+    ("root-json-corrupt", lambda s: (s / "zarr.json").write_text("{"), "zarr.json: not valid JSON"),
+    ("array-json-corrupt", lambda s: (s / "cell_types/ct1/genes/region/zarr.json").write_text("["),
+     "array 'cell_types/ct1/genes/region' cannot be read"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("damage", "expect"), [c[1:] for c in IMPORTANCE_DAMAGE], ids=[c[0] for c in IMPORTANCE_DAMAGE]
+)
+def test_damaged_importance_store_is_refused_naming_the_array(data, tmp_path, damage, expect):
+    store = tmp_path / "inputs" / "importance.zarr"
+    shutil.copytree(data.importance, store)
+    damage(store)
+    line = refused(["network", "build", store, "-o", tmp_path / "n.json"], tmp_path, data, expect)
+    assert str(store) in line and "run `getx interpret` again" in line
 
 
 def _ckpt(tmp: Path, name: str, content) -> Path:

@@ -15,9 +15,6 @@ rather than read as zeros.
 
 from __future__ import annotations
 
-import json
-import os
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
+from getx.io.checked_zarr import CheckedZarr, array_manifest, open_checked
 from getx.io.files import atomic_output, zarr_kind
 
 SCHEMA_VERSION = 2  # 2: the ``arrays`` manifest of chunk files and checksums
@@ -75,7 +73,7 @@ class RegionStore:
     cell_types: list[str]
     genes: pd.DataFrame  # gene_id, gene_name, strand ('+'/'-'), region (row index)
     attrs: dict[str, Any] = field(default_factory=dict)
-    _group: Any = None
+    _store: CheckedZarr | None = None
 
     @property
     def n_regions(self) -> int:
@@ -84,7 +82,7 @@ class RegionStore:
     @property
     def features(self) -> Any:
         """The (n_regions, n_features) float32 zarr array; index it to read rows."""
-        return self._group["features"]
+        return self._store.root["features"]
 
     def read_features(self) -> np.ndarray:
         return np.asarray(self.read("features"), dtype=np.float32)
@@ -92,7 +90,7 @@ class RegionStore:
     def read(self, name: str) -> np.ndarray:
         """The whole array ``name`` (a path such as ``cell_types/ct1/tss``), its chunk files
         checked against the store's manifest first."""
-        return _read_checked(self.path, self._group, self.attrs["arrays"], name)
+        return self._store.read(name)
 
     def cell_type(self, name: str) -> CellTypeData:
         if name not in self.cell_types:
@@ -172,85 +170,8 @@ def write_store(
             _put(group, "expression", data.expression, np.float32)
             _put(group, "tss", data.tss, np.int8)
             _put(group, "gene_expression", data.gene_expression, np.float32)
-        root.attrs["arrays"] = _manifest(tmp)
+        root.attrs["arrays"] = array_manifest(tmp)
     return path
-
-
-def _chunk_files(array_dir: Path) -> list[Path]:
-    """The chunk files of the array in ``array_dir`` (zarr v3's ``c/...`` keys), sorted."""
-    chunks = array_dir / "c"
-    found = []
-    for folder, _, files in os.walk(chunks):
-        found += [Path(folder) / f for f in files]
-    return sorted(found)
-
-
-def _crc32(files: list[Path]) -> int:
-    crc = 0
-    for path in files:
-        with open(path, "rb") as handle:
-            while block := handle.read(1 << 22):
-                crc = zlib.crc32(block, crc)
-    return crc
-
-
-def _manifest(root: Path) -> dict[str, dict[str, Any]]:
-    """Per array under ``root`` (by path): shape, chunk file count, bytes and CRC-32."""
-    arrays = {}
-    for meta in sorted(root.rglob("zarr.json")):
-        node = json.loads(meta.read_text())
-        if node.get("node_type") != "array":
-            continue
-        files = _chunk_files(meta.parent)
-        arrays[meta.parent.relative_to(root).as_posix()] = {
-            "shape": list(node["shape"]),
-            "chunks": len(files),
-            "bytes": sum(f.stat().st_size for f in files),
-            "crc32": _crc32(files),
-        }
-    return arrays
-
-
-_REBUILD = "rebuild the store with `getx prepare`"
-
-
-def _check_layout(path: Path, arrays: dict[str, dict[str, Any]]) -> None:
-    """Every recorded array present with its chunk files at their recorded sizes (stat only)."""
-    for name, entry in arrays.items():
-        if not (path / name / "zarr.json").is_file():
-            raise InputError(f"store array {name!r} is missing: {_REBUILD}", path)
-        files = _chunk_files(path / name)
-        size = sum(f.stat().st_size for f in files)
-        if len(files) != entry["chunks"] or size != entry["bytes"]:
-            raise InputError(
-                f"store array {name!r} is damaged: {len(files)} of {entry['chunks']} chunk files, "
-                f"{size} of {entry['bytes']} bytes: {_REBUILD}",
-                path,
-            )
-
-
-def _read_checked(path: Path, root: Any, arrays: dict[str, dict[str, Any]], name: str) -> Any:
-    """Array ``name`` of the store at ``path`` read whole, after its CRC-32 is checked."""
-    entry = arrays.get(name)
-    if entry is None:
-        raise InputError(f"store array {name!r} is not in the store's manifest: {_REBUILD}", path)
-    if _crc32(_chunk_files(path / name)) != entry["crc32"]:
-        raise InputError(f"store array {name!r} is damaged (checksum differs): {_REBUILD}", path)
-    try:
-        array = root[name]
-        if list(array.shape) != entry["shape"]:
-            raise InputError(
-                f"store array {name!r} has shape {tuple(array.shape)}, the manifest "
-                f"{tuple(entry['shape'])}: {_REBUILD}",
-                path,
-            )
-        return array[...]
-    except InputError:
-        raise
-    except Exception as error:  # zarr's errors on damaged metadata vary: name the array
-        raise InputError(
-            f"store array {name!r} cannot be read ({error}): {_REBUILD}", path
-        ) from None
 
 
 def _put(group: Any, name: str, values: np.ndarray, dtype: Any) -> None:
@@ -260,11 +181,6 @@ def _put(group: Any, name: str, values: np.ndarray, dtype: Any) -> None:
     array = group.create_array(name, shape=shape, dtype=dtype, chunks=chunks or None)
     if values.size:
         array[...] = values.astype(dtype) if dtype is not str else values.astype(str)
-
-
-def _strings(values: np.ndarray) -> np.ndarray:
-    # zarr returns numpy's variable-width StringDType; plain object arrays suit pandas best.
-    return np.asarray(values.tolist(), dtype=object)
 
 
 # Arrays every store has (besides those of each cell type, which the manifest lists).
@@ -282,65 +198,39 @@ _PER_CELL_TYPE = ("accessibility_raw", "accessibility", "expression", "tss", "ge
 
 
 def open_store(path: str | Path) -> RegionStore:
-    """Open a store written by :func:`write_store`, checking its format and schema version."""
-    import zarr
-
-    path = Path(path)
-    if not path.exists():
-        raise InputError("no such store", path)
-    if not (path / "zarr.json").is_file():
-        raise InputError("not a getx store (no zarr.json); build one with `getx prepare`", path)
-    try:
-        json.loads((path / "zarr.json").read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise InputError(f"not valid JSON ({error}): {_REBUILD}", path / "zarr.json") from None
-    root = zarr.open_group(path, mode="r")
-    attrs = dict(root.attrs)
-    if attrs.get("format") != _FORMAT:
-        raise InputError(f"not a getx store (format {attrs.get('format')!r})", path)
-    if attrs.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(
-            f"store schema version {attrs.get('schema_version')} is not {SCHEMA_VERSION}; "
-            "rebuild it with this getx version",
-            path,
-        )
-    arrays = attrs.get("arrays")
-    cell_types = attrs.get("cell_types")
-    if not isinstance(arrays, dict) or not isinstance(cell_types, list):
-        raise InputError(f"the store's manifest of arrays is missing: {_REBUILD}", path)
-    required = [*_REQUIRED, *(f"cell_types/{c}/{a}" for c in cell_types for a in _PER_CELL_TYPE)]
-    unlisted = [name for name in required if name not in arrays]
-    if unlisted:
-        raise InputError(f"store array {unlisted[0]!r} is not in the manifest: {_REBUILD}", path)
-    _check_layout(path, arrays)
-
-    def read(name: str) -> Any:
-        return _read_checked(path, root, arrays, name)
-
+    """Open a store written by :func:`write_store`, checking its format, schema version and
+    manifest (:func:`getx.io.checked_zarr.open_checked`): a store with lost or damaged files is
+    refused, naming the array."""
+    checked = open_checked(
+        path, "getx store", _FORMAT, SCHEMA_VERSION, "rebuild it with `getx prepare`", _REQUIRED
+    )
+    cell_types = list(checked.attrs.get("cell_types") or [])
+    checked.require([f"cell_types/{c}/{a}" for c in cell_types for a in _PER_CELL_TYPE])
+    read = checked.read
     regions = pd.DataFrame(
         {
-            "chrom": _strings(read("regions/chrom")),
+            "chrom": checked.read_strings("regions/chrom"),
             "start": np.asarray(read("regions/start")),
             "end": np.asarray(read("regions/end")),
         }
     )
     genes = pd.DataFrame(
         {
-            "gene_id": _strings(read("genes/gene_id")),
-            "gene_name": _strings(read("genes/gene_name")),
+            "gene_id": checked.read_strings("genes/gene_id"),
+            "gene_name": checked.read_strings("genes/gene_name"),
             "strand": np.where(np.asarray(read("genes/strand")) == 1, "-", "+"),
             "region": np.asarray(read("genes/region")),
         }
     )
     return RegionStore(
-        path=path,
+        path=checked.path,
         regions=regions,
-        feature_names=list(attrs.get("feature_names", [])),
-        cluster_genes=dict(attrs.get("cluster_genes", {})),
-        cell_types=list(cell_types),
+        feature_names=list(checked.attrs.get("feature_names", [])),
+        cluster_genes=dict(checked.attrs.get("cluster_genes", {})),
+        cell_types=cell_types,
         genes=genes,
-        attrs=attrs,
-        _group=root,
+        attrs=checked.attrs,
+        _store=checked,
     )
 
 
