@@ -12,9 +12,10 @@ from typing import Any
 from getx.errors import InputError
 
 ARCHS = ("transformer", "mlp")
+# The losses getx.model.heads.masked_loss computes (named here, torch-free, for the settings).
 LOSSES = ("poisson", "mse")
 # Buckets are log-spaced from 500 bp to 500 kb: past a thousand they are finer than a region.
-MAX_DISTANCE_BUCKETS = 1024  # the heads' losses (getx.model.heads.masked_loss)
+MAX_DISTANCE_BUCKETS = 1024
 
 
 def option(

@@ -19,7 +19,7 @@ from torch import nn
 
 from getx.errors import InputError
 from getx.model import GETModel, ModelConfig, add_lora
-from getx.model.heads import LOSSES
+from getx.model.config import LOSSES
 from getx.train.optim import build_optimizer
 
 log = logging.getLogger(__name__)
