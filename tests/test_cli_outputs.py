@@ -198,6 +198,7 @@ def _run(args: list) -> str:
     return result.output
 
 
+@pytest.mark.slow
 def test_replaces_its_own_earlier_output(data, tmp_path):
     # getx's own outputs need no --force: predictions, an evaluation, a simulation, a network.
     for args in (

@@ -92,7 +92,7 @@ def test_rerun_replaces_the_store(bcell_store, tmp_path):
     (target / "junk").mkdir(parents=True)
     (tmp_path / "inputs").mkdir()
     inputs, _ = bcell_chr2_inputs(tmp_path / "inputs")
-    with pytest.raises(InputError, match="again.zarr: exists and is not a region store"):
+    with pytest.raises(InputError, match=r"again\.zarr: exists and is not a region store"):
         prepare(inputs, target)
     assert (target / "junk").is_dir()
     (target / "junk").rmdir()

@@ -48,9 +48,11 @@ class _Commands(TyperGroup):
         except (ValueError, OverflowError) as error:
             _fail(str(error))
         except OSError as error:
-            if error.filename is None:
-                raise
-            _fail(f"{error.filename}: {error.strerror or error}")
+            if error.filename is not None:  # a file that cannot be read or written
+                _fail(f"{error.filename}: {error.strerror or error}")
+            if isinstance(error, FileNotFoundError):  # the library's own, its path in the text
+                _fail(str(error))
+            raise
 
 
 def _fail(message: str) -> NoReturn:

@@ -202,17 +202,18 @@ def check_output(
     """
     destination = Path(destination)
     where = destination.absolute()
+    target = where.resolve()
     for given in inputs:
         if given is None or not Path(given).exists():
             continue
         source = Path(given).resolve()
-        if _inside(source, where.resolve() if where.exists() else where):
-            what = "is" if source == where.resolve() else "holds"
+        if _inside(source, target):
+            what = "is" if source == target else "holds"
             raise InputError(
                 f"the output {what} an input of this command ({given}): choose another path",
                 destination,
             )
-        if _read_whole(source) and _inside(where.resolve(), source):
+        if _read_whole(source) and _inside(target, source):
             raise InputError(
                 f"the output lies inside the input folder {given}: choose a path outside it",
                 destination,
