@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,8 +23,9 @@ import pandas as pd
 
 import getx
 from getx.errors import InputError, examples
+from getx.io.files import check_output
 from getx.labels import PROMOTER_FLANK, gene_index, gene_values, region_labels
-from getx.store import CellTypeData, write_store
+from getx.store import STORE_KIND, CellTypeData, write_store
 
 if TYPE_CHECKING:
     from getx.io.genome import Genome
@@ -96,6 +97,7 @@ def prepare(
     """
     options = options or PrepareOptions()
     _check_cell_type_names(inputs)
+    check_output(out, STORE_KIND, inputs=input_paths(inputs))
     genome, chrom_sizes = _genome(inputs)
     try:
         peaks, regions, tss, genes = _regions_and_genes(inputs, options, chrom_sizes)
@@ -365,6 +367,17 @@ def _cell_types(
     if extra:
         log.warning("expression for cell types without accessibility ignored: %s", ", ".join(extra))
     return cell_types
+
+
+def input_paths(inputs: PrepareInputs) -> list[Path]:
+    """Every file (or folder) ``inputs`` names: the store may not replace or hold any of them."""
+    paths = []
+    for item in fields(inputs):
+        value = getattr(inputs, item.name)
+        for one in value.values() if isinstance(value, dict) else [value]:
+            if isinstance(one, Path) or (isinstance(one, str) and Path(one).exists()):
+                paths.append(Path(one))
+    return paths
 
 
 def _genome(inputs: PrepareInputs) -> tuple[Genome | None, dict[str, int]]:

@@ -25,7 +25,7 @@ import pandas as pd
 from getx.errors import InputError
 from getx.interpret.context import CellTypeContext
 from getx.interpret.perturb import perturbation_effects
-from getx.io.files import open_text
+from getx.io.files import open_text, table_kind
 
 log = logging.getLogger(__name__)
 
@@ -287,3 +287,4 @@ RESULT_COLUMNS = [
     "motifs_changed",
     "status",
 ]
+OUTPUT_KIND = table_kind("variant effect table", RESULT_COLUMNS)

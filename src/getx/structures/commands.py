@@ -48,11 +48,13 @@ def score(
     contact_cutoff: Annotated[float, CONTACT_CUTOFF] = 8.0,
 ) -> None:
     """Score every model: contacts, interface pLDDT, pDockQ, ipTM/pTM, PAE, ipSAE, segments."""
+    from getx.io.files import check_output
     from getx.structures.colabfold import find_models
     from getx.structures.pairs import read_manifest
-    from getx.structures.tables import ScoreOptions, score_models, write_tables
+    from getx.structures.tables import OUTPUT_KIND, ScoreOptions, score_models, write_tables
 
     options = ScoreOptions(contact_cutoff=contact_cutoff, pae_cutoff=pae_cutoff)
+    check_output(out, OUTPUT_KIND, inputs=[*paths, manifest])
     names = read_manifest(manifest) if manifest else None
     models = find_models(paths)
     tables = score_models(models, options, names)
@@ -86,17 +88,21 @@ def pairs(
     ] = None,
 ) -> None:
     """Write ColabFold batch input (chains joined by ':') for TF pairs, wild type and variants."""
-    from getx.errors import InputError
+    from getx.errors import check_range
+    from getx.io.files import check_output
     from getx.structures.pairs import (
         build_jobs,
+        colabfold_outputs,
         parse_substitution,
         read_pair_list,
         read_proteins,
         write_colabfold_input,
     )
 
-    if top is not None and top < 1:
-        raise InputError(f"--top must be positive, got {top}")
+    if top is not None:
+        check_range("--top", top, 1)
+    for path, kind in colabfold_outputs(out):
+        check_output(path, kind, inputs=[fasta, pair_list])
     substitutions = [parse_substitution(m) for m in mutation or []]
     jobs = build_jobs(
         read_proteins(fasta), read_pair_list(pair_list, top), substitutions, fasta=fasta
@@ -121,11 +127,14 @@ def compare(
     contact_cutoff: Annotated[float, CONTACT_CUTOFF] = 8.0,
 ) -> None:
     """Change in every interface metric and the contacts gained or lost by a mutation."""
+    from getx.io.files import check_output
+    from getx.structures.compare import OUTPUT_KIND, write_comparison
     from getx.structures.compare import compare as run_compare
-    from getx.structures.compare import write_comparison
     from getx.structures.tables import ScoreOptions
 
     options = ScoreOptions(contact_cutoff=contact_cutoff, pae_cutoff=pae_cutoff)
+    if out is not None:
+        check_output(out, OUTPUT_KIND, inputs=[wild_type, mutant])
     comparison = run_compare(wild_type, mutant, options)
     log.info("sequence differences: %s", ", ".join(comparison.differences) or "none")
     _print(comparison.metrics, "interface metrics: wild type -> mutant")

@@ -20,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from getx.errors import InputError
+from getx.io.files import OutputKind, table_kind
 from getx.structures.read import read_bytes
 from getx.structures.tables import PairName
 
@@ -209,15 +210,42 @@ def build_jobs(
     return jobs
 
 
-def write_colabfold_input(jobs: list[Job], out: str | Path) -> tuple[Path, Path]:
-    """ColabFold batch input (``.csv``: id,sequence; ``.fasta``/``.fa``: ``>id``, ``A:B``) and
-    its manifest ``<out stem>.manifest.tsv``; both written atomically."""
-    from getx.io.files import atomic_output
+def _is_job_fasta(path: Path) -> bool:
+    """A FASTA of ColabFold jobs: its first sequence line joins two chains with ':'."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            header, sequence = handle.readline(), handle.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return header.startswith(">") and sequence.count(":") == 1
 
+
+MANIFEST_KIND = table_kind("pair manifest", MANIFEST_COLUMNS)
+_JOB_KINDS = {
+    ".csv": table_kind("ColabFold batch CSV", ["id", "sequence"], sep=","),
+    ".fasta": OutputKind("ColabFold job FASTA", recognise=_is_job_fasta),
+}
+
+
+def colabfold_outputs(out: str | Path) -> list[tuple[Path, OutputKind]]:
+    """The files ``write_colabfold_input`` writes for ``out`` (the batch input, then its
+    manifest), each with its kind; refuses a name that is neither .csv nor FASTA."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".fasta", ".fa", ".faa"):
         raise InputError(f"output {out.name!r}: use a .csv or .fasta name")
+    manifest = out.with_name(out.stem + ".manifest.tsv")
+    return [(out, _JOB_KINDS.get(suffix, _JOB_KINDS[".fasta"])), (manifest, MANIFEST_KIND)]
+
+
+def write_colabfold_input(jobs: list[Job], out: str | Path) -> tuple[Path, Path]:
+    """ColabFold batch input (``.csv``: id,sequence; ``.fasta``/``.fa``: ``>id``, ``A:B``) and
+    its manifest ``<out stem>.manifest.tsv``; both written atomically, replacing only files
+    getx wrote."""
+    from getx.io.files import atomic_output
+
+    (out, kind), (manifest_path, manifest_kind) = colabfold_outputs(out)
+    suffix = out.suffix.lower()
     if not jobs:
         raise InputError("no pairs to write")
     if suffix == ".csv":
@@ -239,8 +267,10 @@ def write_colabfold_input(jobs: list[Job], out: str | Path) -> tuple[Path, Path]
         ],
         columns=list(MANIFEST_COLUMNS),
     )
-    manifest_path = out.with_name(out.stem + ".manifest.tsv")
-    with atomic_output(out) as tmp, atomic_output(manifest_path) as tmp_manifest:
+    with (
+        atomic_output(out, kind) as tmp,
+        atomic_output(manifest_path, manifest_kind) as tmp_manifest,
+    ):
         tmp.write_text("\n".join(lines) + "\n")
         manifest.to_csv(tmp_manifest, sep="\t", index=False, na_rep="NA")
     return out, manifest_path
