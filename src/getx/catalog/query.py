@@ -1,0 +1,168 @@
+"""Queries on catalog files through duckdb, so they scale to every pair of every cell type.
+
+A query reads one or more catalog files at once (files, folders of ``*.parquet`` files, glob
+patterns): catalogs built separately, say one per batch of cell types, are queried together.
+duckdb reads only the columns and row groups a query needs.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from getx.catalog.schema import read_metadata
+from getx.errors import InputError
+
+
+def catalog_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The catalog files named by ``paths`` (files, folders holding ``*.parquet``, globs),
+    each checked to be a catalog of this schema version."""
+    files: list[Path] = []
+    for given in paths:
+        path = Path(given)
+        if path.is_dir():
+            found = sorted(path.glob("*.parquet"))
+            if not found:
+                raise InputError("no .parquet catalog files in this folder", path)
+        elif any(c in str(given) for c in "*?["):
+            found = [Path(p) for p in sorted(glob.glob(str(given)))]
+            if not found:
+                raise InputError(f"no catalog file matches {str(given)!r}")
+        else:
+            found = [path]
+        files += found
+    if not files:
+        raise InputError("no catalog file given")
+    for file in files:
+        read_metadata(file)
+    return list(dict.fromkeys(files))
+
+
+def _connect(files: list[Path]):
+    import duckdb
+
+    con = duckdb.connect()
+    # a view cannot take parameters: the file names go in as quoted SQL strings
+    names = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+    con.execute(f"CREATE VIEW catalog AS SELECT * FROM read_parquet([{names}])")
+    return con
+
+
+def query_catalog(
+    paths: Sequence[str | Path],
+    tf: str | None = None,
+    cell_type: str | None = None,
+    min_score: float | None = None,
+    cluster: str | None = None,
+    limit: int | None = None,
+) -> pd.DataFrame:
+    """Catalog rows whose clusters hold the TF gene ``tf`` (any case) and/or are ``cluster``,
+    in ``cell_type``, with ``score >= min_score``; best score first. An unknown TF, cluster or
+    cell type is an error naming it (with close names for a TF)."""
+    files = catalog_files(paths)
+    where = ", ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else "")
+    con = _connect(files)
+    conditions, params = [], {}
+    if cell_type is not None:
+        known = [r[0] for r in con.execute("SELECT DISTINCT cell_type FROM catalog").fetchall()]
+        if cell_type not in known:
+            raise InputError(
+                f"cell type {cell_type!r} is not in the catalog (has: {', '.join(sorted(known))})",
+                where,
+            )
+        conditions.append("cell_type = $cell_type")
+        params["cell_type"] = cell_type
+    if tf is not None:
+        symbol = tf.strip().upper()
+        known = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT unnest(tfs_a) FROM catalog UNION "
+                "SELECT DISTINCT unnest(tfs_b) FROM catalog"
+            ).fetchall()
+        }
+        if symbol not in known:
+            close = difflib.get_close_matches(symbol, sorted(known), n=5, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise InputError(f"TF {tf!r} is in no motif cluster of the catalog{hint}", where)
+        conditions.append("(list_contains(tfs_a, $tf) OR list_contains(tfs_b, $tf))")
+        params["tf"] = symbol
+    if cluster is not None:
+        known = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT cluster_a FROM catalog UNION "
+                "SELECT DISTINCT cluster_b FROM catalog"
+            ).fetchall()
+        }
+        if cluster not in known:
+            close = difflib.get_close_matches(cluster, sorted(known), n=5, cutoff=0.6)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise InputError(f"motif cluster {cluster!r} is not in the catalog{hint}", where)
+        conditions.append("(cluster_a = $cluster OR cluster_b = $cluster)")
+        params["cluster"] = cluster
+    if min_score is not None:
+        conditions.append("score >= $min_score")
+        params["min_score"] = float(min_score)
+    sql = "SELECT * FROM catalog"
+    if conditions:
+        sql += " WHERE " + " AND ".join(conditions)
+    sql += " ORDER BY score DESC, cell_type, rank"
+    if limit is not None:
+        if limit < 1:
+            raise InputError(f"limit must be positive (got {limit})")
+        sql += f" LIMIT {int(limit)}"
+    return con.execute(sql, params).df()
+
+
+def top_tf_pairs(
+    paths: Sequence[str | Path], top: int, cell_type: str | None = None
+) -> list[tuple[str, str, float]]:
+    """The ``top`` best pairs of TF genes by the catalog's score (in ``cell_type``, or their best
+    score over all cell types), as (tf_a, tf_b, score) for ``getx structures pairs``.
+
+    A cluster pair gives every pair of its TF genes (a gene paired with itself is skipped);
+    within one cluster pair the genes both known to be expressed come first, most expressed
+    (the lower of the two) first; an unordered gene pair is kept once, at its best score.
+    """
+    if top < 1:
+        raise InputError(f"--top must be positive (got {top})")
+    chosen: dict[frozenset, tuple[str, str, float]] = {}
+    offset, batch = 0, max(top, 64)
+    while len(chosen) < top:
+        rows = query_catalog(paths, cell_type=cell_type, limit=offset + batch).iloc[offset:]
+        if rows.empty:
+            break
+        for row in rows.itertuples(index=False):
+            for a, b in _gene_pairs(row):
+                key = frozenset((a, b))
+                if key not in chosen:
+                    chosen[key] = (a, b, float(row.score))
+                if len(chosen) == top:
+                    return list(chosen.values())
+        offset += batch
+    if not chosen:
+        raise InputError("the catalog has no pair of distinct TF genes")
+    return list(chosen.values())
+
+
+def _gene_pairs(row) -> list[tuple[str, str]]:
+    def level(values, i) -> float:
+        value = values[i] if values is not None and i < len(values) else None
+        # duckdb hands a null list entry over as numpy's masked constant
+        if value is None or value is np.ma.masked or pd.isna(value):
+            return float("-inf")
+        return float(value)
+
+    pairs = []
+    for i, a in enumerate(row.tfs_a):
+        for j, b in enumerate(row.tfs_b):
+            if a != b:
+                low = min(level(row.tf_expression_a, i), level(row.tf_expression_b, j))
+                pairs.append((-low, a, b))
+    return [(a, b) for _, a, b in sorted(pairs)]
