@@ -96,8 +96,8 @@ def test_catalog_schema_and_rows(tiny, catalog):
     store = tiny["store"]
     F = len(store.feature_names)
     schema = pq.read_schema(catalog)
-    assert [(f.name, str(f.type).replace("list<element: ", "list<").replace("item: ", ""))
-            for f in schema] == [(n, t.replace("float64", "double")) for n, t in COLUMNS]  # fmt: skip
+    written = [(f.name, str(f.type).replace("element: ", "").replace("item: ", "")) for f in schema]
+    assert written == [(n, t.replace("float64", "double")) for n, t in COLUMNS]
     meta = read_metadata(catalog)
     assert meta["schema_version"] == SCHEMA_VERSION and meta["cell_types"] == store.cell_types
     assert all(v.startswith("computed: 2 runs, top 12") for v in meta["networks"].values())
@@ -105,7 +105,7 @@ def test_catalog_schema_and_rows(tiny, catalog):
     assert len(table) == len(store.cell_types) * F * (F - 1) // 2
     position = {name: i for i, name in enumerate(store.feature_names)}
     assert (table["cluster_a"].map(position) < table["cluster_b"].map(position)).all()
-    for cell_type, part in table.groupby("cell_type"):
+    for _, part in table.groupby("cell_type"):
         assert part["rank"].tolist() == list(range(1, len(part) + 1))
         assert (np.diff(part["score"].to_numpy()) <= 0).all()
     first = table.iloc[0]
@@ -357,8 +357,8 @@ def _wrong_motif_set(tiny, path):
     from getx.interpret.importance import Importance, write_importance
 
     result = tiny["results"][0]
-    renamed = Importance(**{**result.__dict__, "feature_names": [f"X{i}" for i in
-                                                                 range(len(result.feature_names))]})  # fmt: skip
+    names = [f"X{i}" for i in range(len(result.feature_names))]
+    renamed = Importance(**{**result.__dict__, "feature_names": names})
     return write_importance(path, [renamed], tiny["run"], tiny["store"])
 
 

@@ -65,7 +65,8 @@ def top_pairs(table: pd.DataFrame, truth: dict[str, pd.DataFrame], cell_type: st
             "cluster a": shown["cluster_a"].to_numpy(),
             "cluster b": shown["cluster_b"].to_numpy(),
             "TF genes": [
-                f"{_few(a)} / {_few(b)}" for a, b in zip(shown["tfs_a"], shown["tfs_b"], strict=True)
+                f"{_few(a)} / {_few(b)}"
+                for a, b in zip(shown["tfs_a"], shown["tfs_b"], strict=True)
             ],
             "specificity a": shown["specificity_a"].to_numpy(),
             "specificity b": shown["specificity_b"].to_numpy(),
