@@ -303,9 +303,7 @@ def demo_catalog(predictor, store, out: Path, seed: int = 0) -> Path:
     interp = write_importance(out / "catalog_importance.zarr", results, predictor.source, store)
     network = {**CATALOG_NETWORK, "seed": seed}
     network["top_motifs"] = max(2, min(network["top_motifs"], len(genes) - 2))
-    table, metadata = build_catalog(
-        CatalogSources(interp, store.path), NetworkOptions(**network)
-    )
+    table, metadata = build_catalog(CatalogSources(interp, store.path), NetworkOptions(**network))
     return write_catalog(table, metadata, path)
 
 

@@ -12,7 +12,6 @@ written as one parquet file (schema in docs/format.md), atomically.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,8 +32,6 @@ from getx.catalog.join import STRUCTURE_COLUMNS, read_structure_pairs, structure
 from getx.catalog.schema import FORMAT, METADATA_KEY, SCHEMA_VERSION, arrow_schema
 from getx.catalog.score import SCORE_VERSION, catalog_score, regulatory_score
 from getx.errors import InputError
-
-log = logging.getLogger(__name__)
 
 
 @dataclass

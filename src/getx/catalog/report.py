@@ -92,13 +92,15 @@ def catalog_sections(
     """The report section: ``cell_type``'s top pairs and every cell type's planted pair."""
     ranks = truth_ranks(table, truth)
     section = Section(f"Catalog: TF pairs of {cell_type}").add(
-        "Every pair of motif clusters in each cell type, ranked by the catalog's regulatory "
-        "score (docs/catalog.md): how specifically the cell type's genes rest on both motifs "
-        "(specificity: importance in this cell type over its mean over all cell types), raised "
-        "by the causal motif network's edge between them. The simulator plants one cooperative "
-        "TF pair per cell type (its synergy acts only where both TFs bind); it has no "
-        "structures, so the score here is regulatory evidence alone. Top pairs of "
-        f"{cell_type}, its planted pair marked:"
+        "Every pair of motif clusters in each cell type, ranked by the catalog's score "
+        "(docs/catalog.md): the geometric mean of how specifically the cell type's genes rest "
+        "on each of the two motifs (a motif's importance there over its mean over all cell "
+        "types). The causal network's edge stability and the co-importance (correlation of the "
+        "two motifs' importance over genes) are shown beside it; they are not in the score. "
+        "Built from the importance of a sample of genes (the same in every cell type) and a "
+        "small network. The simulator plants one cooperative TF pair per training cell type "
+        "(its synergy acts only where both TFs bind) and has no structures, so this is "
+        f"regulatory evidence alone. Top pairs of {cell_type}, its planted pair marked:"
     )
     section.add(top_pairs(table, truth, cell_type))
     if len(ranks):
