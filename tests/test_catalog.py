@@ -24,7 +24,7 @@ from getx.catalog.evidence import (
     reference_importance,
 )
 from getx.catalog.join import read_structure_pairs, structure_evidence
-from getx.catalog.query import query_catalog, top_tf_pairs
+from getx.catalog.query import query_catalog
 from getx.catalog.schema import COLUMNS, SCHEMA_VERSION, read_metadata
 from getx.catalog.score import catalog_score, regulatory_score
 from getx.cli import app
@@ -258,9 +258,11 @@ def test_query_by_tf_through_the_cli_and_duckdb(tiny, catalog, tmp_path):
     assert len(both) == 2 * len(query_catalog([catalog], tf=tf))
 
 
-def test_top_tf_pairs_feed_structures_pairs(tiny, catalog, tmp_path):
+def test_structures_pairs_from_the_catalog(tiny, catalog, tmp_path):
     """`getx structures pairs --catalog` writes ColabFold jobs for the best TF gene pairs."""
-    chosen = top_tf_pairs([catalog], 3, "ct1")
+    from getx.structures.pairs import read_catalog_pairs
+
+    chosen = read_catalog_pairs([catalog], 3, "ct1")
     assert len(chosen) == 3 and len({frozenset(p[:2]) for p in chosen}) == 3
     best = pd.read_parquet(catalog).query("cell_type == 'ct1'").iloc[0]
     assert chosen[0][0] in list(best["tfs_a"]) and chosen[0][1] in list(best["tfs_b"])
@@ -280,6 +282,38 @@ def test_top_tf_pairs_feed_structures_pairs(tiny, catalog, tmp_path):
     ]
     result = CliRunner().invoke(app, [*args, "--top", "3", "--pairs", str(fasta), "-o", str(out)])
     assert "give either --pairs TABLE or --catalog FILE" in _error(result)
+
+
+def test_catalog_pairs_order_by_score_then_expression(tmp_path):
+    """Gene pairs of a hand-made catalog: the best cluster pair first, within it the gene pairs
+    whose expression is known and higher first; a pair of one gene with itself never, a gene
+    pair seen before not again."""
+    from getx.structures.pairs import read_catalog_pairs
+
+    rows = pd.DataFrame(
+        {
+            "cell_type": ["ct1", "ct1", "ct1", "ct2"],
+            "score": [2.0, 1.0, 0.5, 9.0],
+            "tfs_a": [["A1", "A2", "A3"], ["A1"], ["D1"], ["X1"]],
+            "tfs_b": [["B1"], ["B1", "C1"], ["D1"], ["X2"]],
+            "tf_expression_a": [[1.0, None, 2.0], [None], [None], [None]],
+            "tf_expression_b": [[3.0], [None, None], [None], [None]],
+        }
+    )
+    rows.to_parquet(tmp_path / "c.parquet")
+    assert read_catalog_pairs([tmp_path / "c.parquet"], 4, "ct1") == [
+        ("A3", "B1", 2.0), ("A1", "B1", 2.0), ("A2", "B1", 2.0), ("A1", "C1", 1.0)
+    ]  # fmt: skip
+    assert len(read_catalog_pairs([tmp_path / "c.parquet"], 10, "ct1")) == 4  # D1-D1 never
+    assert read_catalog_pairs([tmp_path / "c.parquet"], 1) == [("X1", "X2", 9.0)]
+    with pytest.raises(InputError, match="cell type 'ct9' is not in the catalog"):
+        read_catalog_pairs([tmp_path / "c.parquet"], 1, "ct9")
+    (tmp_path / "t.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match=r"t\.parquet: not a catalog of `getx catalog build`"):
+        read_catalog_pairs([tmp_path / "t.parquet"], 1)
+    pd.DataFrame({"tf_a": ["A"]}).to_parquet(tmp_path / "u.parquet")
+    with pytest.raises(InputError, match=r"u\.parquet: not a catalog"):
+        read_catalog_pairs([tmp_path / "u.parquet"], 1)
 
 
 # -- structures ---------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import glob
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from getx.catalog.schema import read_metadata
@@ -118,51 +117,3 @@ def query_catalog(
             raise InputError(f"limit must be positive (got {limit})")
         sql += f" LIMIT {int(limit)}"
     return con.execute(sql, params).df()
-
-
-def top_tf_pairs(
-    paths: Sequence[str | Path], top: int, cell_type: str | None = None
-) -> list[tuple[str, str, float]]:
-    """The ``top`` best pairs of TF genes by the catalog's score (in ``cell_type``, or their best
-    score over all cell types), as (tf_a, tf_b, score) for ``getx structures pairs``.
-
-    A cluster pair gives every pair of its TF genes (a gene paired with itself is skipped);
-    within one cluster pair the genes both known to be expressed come first, most expressed
-    (the lower of the two) first; an unordered gene pair is kept once, at its best score.
-    """
-    if top < 1:
-        raise InputError(f"--top must be positive (got {top})")
-    chosen: dict[frozenset, tuple[str, str, float]] = {}
-    offset, batch = 0, max(top, 64)
-    while len(chosen) < top:
-        rows = query_catalog(paths, cell_type=cell_type, limit=offset + batch).iloc[offset:]
-        if rows.empty:
-            break
-        for row in rows.itertuples(index=False):
-            for a, b in _gene_pairs(row):
-                key = frozenset((a, b))
-                if key not in chosen:
-                    chosen[key] = (a, b, float(row.score))
-                if len(chosen) == top:
-                    return list(chosen.values())
-        offset += batch
-    if not chosen:
-        raise InputError("the catalog has no pair of distinct TF genes")
-    return list(chosen.values())
-
-
-def _gene_pairs(row) -> list[tuple[str, str]]:
-    def level(values, i) -> float:
-        value = values[i] if values is not None and i < len(values) else None
-        # duckdb hands a null list entry over as numpy's masked constant
-        if value is None or value is np.ma.masked or pd.isna(value):
-            return float("-inf")
-        return float(value)
-
-    pairs = []
-    for i, a in enumerate(row.tfs_a):
-        for j, b in enumerate(row.tfs_b):
-            if a != b:
-                low = min(level(row.tf_expression_a, i), level(row.tf_expression_b, j))
-                pairs.append((-low, a, b))
-    return [(a, b) for _, a, b in sorted(pairs)]

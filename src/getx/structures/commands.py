@@ -82,8 +82,8 @@ def pairs(
     catalog: Annotated[
         list[str] | None,
         typer.Option(
-            help="Instead of --pairs: TF pairs from `getx catalog build` files, best score first "
-            "(with --top). Repeatable."
+            help="Instead of --pairs: TF pairs from `getx catalog build` files (.parquet), best "
+            "score first (with --top). Repeatable."
         ),
     ] = None,
     cell_type: Annotated[
@@ -101,6 +101,7 @@ def pairs(
     from getx.structures.pairs import (
         build_jobs,
         parse_substitution,
+        read_catalog_pairs,
         read_pair_list,
         read_proteins,
         write_colabfold_input,
@@ -117,9 +118,7 @@ def pairs(
     substitutions = [parse_substitution(m) for m in mutation or []]
     proteins = read_proteins(fasta)
     if catalog:
-        from getx.catalog.query import top_tf_pairs
-
-        chosen = top_tf_pairs(catalog, top, cell_type)
+        chosen = read_catalog_pairs(catalog, top, cell_type)
     else:
         chosen = read_pair_list(pair_list, top)
     jobs = build_jobs(proteins, chosen, substitutions, fasta=fasta)
