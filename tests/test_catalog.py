@@ -424,6 +424,12 @@ def test_bad_input_is_one_line_and_writes_nothing(tiny, catalog, tmp_path):
     for args, message in cases:
         assert message in _error(runner.invoke(app, [*args, *NETWORK, "-o", str(out)])), args
         assert not out.exists()
+    result = runner.invoke(app, [*build, interp, store, "--runs", "0", "-o", str(out)])
+    assert "--runs must be at least 1" in _error(result) and not out.exists()
+    for wrong in (tmp_path / "out.tsv", tmp_path / "empty"):
+        args = [*build, interp, store, "-o", str(wrong)]
+        assert "give" in _error(runner.invoke(app, args))
+    assert not (tmp_path / "out.tsv").exists() and not any((tmp_path / "empty").iterdir())
     query = ["catalog", "query", str(catalog)]
     tf = tiny["sim"].truth["tf_pairs"]["tf_a"].iloc[0]
     csv = tmp_path / "q.csv"

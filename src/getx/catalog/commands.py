@@ -56,9 +56,15 @@ def build(
 ) -> None:
     """Rank every motif-cluster pair of each cell type by regulatory (and structural) evidence."""
     from getx.catalog.build import CatalogSources, NetworkOptions, build_catalog, write_catalog
+    from getx.errors import InputError
 
     if out.suffix != ".parquet":
-        raise typer.BadParameter("the catalog is a .parquet file", param_hint="--out")
+        raise InputError("the catalog is written as parquet: give a .parquet path", out)
+    if out.is_dir():
+        raise InputError("is a folder: give the catalog file's name", out)
+    if runs < 1 or top_motifs < 0:
+        raise InputError(f"--runs must be at least 1 and --top-motifs at least 0 (0: all); got "
+                         f"{runs} and {top_motifs}")  # fmt: skip
     sources = CatalogSources(importance, store, _networks(network), structures, cell_type)
     options = NetworkOptions(runs=runs, top_motifs=top_motifs or None, seed=seed)
     table, metadata = build_catalog(
