@@ -434,7 +434,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tiny, catalog, tmp_path):
     tf = tiny["sim"].truth["tf_pairs"]["tf_a"].iloc[0]
     csv = tmp_path / "q.csv"
     cases = [
-        ([*query, "--tf", tf + "X"], f"TF '{tf}X' is in no motif cluster of the catalog (did you "
+        ([*query, "--tf", tf + "X"], f"TF '{tf}X' is not in the catalog (did you "
                                      f"mean {tf.upper()}"),
         ([*query, "--tf", tf, "--cell-type", "ct9"], "cell type 'ct9' is not in the catalog"),
         ([*query, "--cluster", "NOPE"], "motif cluster 'NOPE' is not in the catalog"),

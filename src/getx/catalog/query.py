@@ -52,6 +52,21 @@ def _connect(files: list[Path]):
     return con
 
 
+def _require(con, first: str, second: str, value: str, label: str, where: str) -> None:
+    """An InputError naming ``label`` unless ``value`` is among the catalog's values of the
+    expressions ``first`` and ``second``, with the closest values as a hint."""
+    known = {
+        row[0]
+        for row in con.execute(
+            f"SELECT DISTINCT {first} FROM catalog UNION SELECT DISTINCT {second} FROM catalog"
+        ).fetchall()
+    }
+    if value not in known:
+        close = difflib.get_close_matches(value, sorted(known), n=5, cutoff=0.6)
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise InputError(f"{label} is not in the catalog{hint}", where)
+
+
 def query_catalog(
     paths: Sequence[str | Path],
     tf: str | None = None,
@@ -62,47 +77,22 @@ def query_catalog(
 ) -> pd.DataFrame:
     """Catalog rows whose clusters hold the TF gene ``tf`` (any case) and/or are ``cluster``,
     in ``cell_type``, with ``score >= min_score``; best score first. An unknown TF, cluster or
-    cell type is an error naming it (with close names for a TF)."""
+    cell type is an error naming it, with the closest names."""
     files = catalog_files(paths)
     where = ", ".join(str(f) for f in files[:3]) + (" ..." if len(files) > 3 else "")
     con = _connect(files)
     conditions, params = [], {}
     if cell_type is not None:
-        known = [r[0] for r in con.execute("SELECT DISTINCT cell_type FROM catalog").fetchall()]
-        if cell_type not in known:
-            raise InputError(
-                f"cell type {cell_type!r} is not in the catalog (has: {', '.join(sorted(known))})",
-                where,
-            )
+        _require(con, "cell_type", "cell_type", cell_type, f"cell type {cell_type!r}", where)
         conditions.append("cell_type = $cell_type")
         params["cell_type"] = cell_type
     if tf is not None:
         symbol = tf.strip().upper()
-        known = {
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT unnest(tfs_a) FROM catalog UNION "
-                "SELECT DISTINCT unnest(tfs_b) FROM catalog"
-            ).fetchall()
-        }
-        if symbol not in known:
-            close = difflib.get_close_matches(symbol, sorted(known), n=5, cutoff=0.6)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise InputError(f"TF {tf!r} is in no motif cluster of the catalog{hint}", where)
+        _require(con, "unnest(tfs_a)", "unnest(tfs_b)", symbol, f"TF {tf!r}", where)
         conditions.append("(list_contains(tfs_a, $tf) OR list_contains(tfs_b, $tf))")
         params["tf"] = symbol
     if cluster is not None:
-        known = {
-            r[0]
-            for r in con.execute(
-                "SELECT DISTINCT cluster_a FROM catalog UNION "
-                "SELECT DISTINCT cluster_b FROM catalog"
-            ).fetchall()
-        }
-        if cluster not in known:
-            close = difflib.get_close_matches(cluster, sorted(known), n=5, cutoff=0.6)
-            hint = f" (did you mean {', '.join(close)}?)" if close else ""
-            raise InputError(f"motif cluster {cluster!r} is not in the catalog{hint}", where)
+        _require(con, "cluster_a", "cluster_b", cluster, f"motif cluster {cluster!r}", where)
         conditions.append("(cluster_a = $cluster OR cluster_b = $cluster)")
         params["cluster"] = cluster
     if min_score is not None:
