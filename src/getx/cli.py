@@ -11,6 +11,7 @@ from typing import Annotated, NoReturn
 import typer
 from typer.core import TyperGroup
 
+from getx.catalog import commands as catalog_commands
 from getx.interpret import commands as interpret_commands
 from getx.motifs import commands as motif_commands
 from getx.simulate import commands as simulate_commands
@@ -383,6 +384,7 @@ motifs_app = typer.Typer(help="Motif sets: clustering into archetypes.", no_args
 motifs_app.command("cluster")(motif_commands.cluster)
 app.add_typer(motifs_app, name="motifs")
 app.add_typer(structures_commands.app, name="structures")
+app.add_typer(catalog_commands.app, name="catalog")
 
 
 def run() -> None:

@@ -3,7 +3,9 @@
 Proteins come from a FASTA file; a record is found by its first header word, by the accession
 and entry name of UniProt headers (``sp|O43474|KLF4_HUMAN``) and by their gene name (``GN=KLF4``).
 Pairs come from a table with columns ``tf_a``/``tf_b`` (or ``gene_a``/``gene_b``) and an optional
-``score``; ``top`` keeps the best-scored ones. A variant is HGVS protein notation for one amino
+``score``; ``top`` keeps the best-scored ones. Or from catalog files (``getx catalog build``, a
+parquet file documented in docs/format.md, read here as a file like any other input): the best
+pairs of TF genes by the catalog's score. A variant is HGVS protein notation for one amino
 acid substitution (``p.G183S`` or ``p.Gly183Ser``) on one protein, checked against the
 sequence's reference residue. Output is ColabFold's batch input, chains joined by ``:``: a CSV
 (``id,sequence``) or a FASTA (``>id`` then ``SEQA:SEQB``), beside a manifest naming each job's
@@ -139,6 +141,74 @@ def read_pair_list(path: str | Path, top: int | None = None) -> list[tuple[str, 
             seen.add(key)
             pairs.append((a.strip(), b.strip(), score))
     return pairs[:top] if top is not None else pairs
+
+
+CATALOG_COLUMNS = ("cell_type", "score", "tfs_a", "tfs_b", "tf_expression_a", "tf_expression_b")
+
+
+def read_catalog_pairs(
+    paths: list[str | Path], top: int, cell_type: str | None = None
+) -> list[tuple[str, str, float | None]]:
+    """The ``top`` best pairs of TF genes of catalog files (``getx catalog build``) by the
+    catalog's score, in ``cell_type`` or at their best over all cell types.
+
+    A motif-cluster pair gives every pair of its two clusters' TF genes (a gene is not paired
+    with itself); within one cluster pair the gene pairs whose expression in the cell type is
+    known come first, the higher the lower of the two expressions the earlier; an unordered pair
+    of genes is kept once, at its best score.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if top < 1:
+        raise InputError(f"--top must be positive, got {top}")
+    tables = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise InputError("no such catalog file", path)
+        try:
+            table = pq.read_table(path, columns=list(CATALOG_COLUMNS))
+        except (OSError, ValueError, KeyError, pa.ArrowInvalid) as error:
+            reason = " ".join(str(error).split())[:200]
+            raise InputError(f"not a catalog of `getx catalog build` ({reason})", path) from None
+        tables.append(table)
+    table = pa.concat_tables(tables)
+    if cell_type is not None:
+        known = sorted(set(table.column("cell_type").to_pylist()))
+        if cell_type not in known:
+            raise InputError(
+                f"cell type {cell_type!r} is not in the catalog (has: {', '.join(known)})", paths[0]
+            )
+        table = table.filter(pc.equal(table.column("cell_type"), cell_type))
+    order = pc.sort_indices(table, sort_keys=[("score", "descending")]).to_numpy()
+    chosen: dict[frozenset, tuple[str, str, float | None]] = {}
+    for start in range(0, len(order), 256):  # the best rows first, a batch at a time
+        rows = table.take(order[start : start + 256]).to_pylist()
+        for row in rows:
+            for a, b in _gene_pairs(row):
+                chosen.setdefault(frozenset((a, b)), (a, b, row["score"]))
+                if len(chosen) == top:
+                    return list(chosen.values())
+    if not chosen:
+        raise InputError("the catalog has no pair of two different TF genes", paths[0])
+    return list(chosen.values())
+
+
+def _gene_pairs(row: dict) -> list[tuple[str, str]]:
+    """The TF gene pairs of one catalog row, those with the best known expression first."""
+
+    def level(values: list | None, i: int) -> float:
+        value = values[i] if values is not None and i < len(values) else None
+        return float("-inf") if value is None or value != value else float(value)
+
+    pairs = []
+    for i, a in enumerate(row["tfs_a"] or []):
+        for j, b in enumerate(row["tfs_b"] or []):
+            if a != b:
+                low = min(level(row["tf_expression_a"], i), level(row["tf_expression_b"], j))
+                pairs.append((-low, a, b))
+    return [(a, b) for _, a, b in sorted(pairs)]
 
 
 def parse_substitution(value: str) -> Substitution:
