@@ -192,6 +192,7 @@ def run_benchmark(bench: Benchmark, work: Path, quick: bool) -> dict:
     """Run one benchmark and return its record (the result dict with the runner's keys)."""
     started = time.strftime("%Y-%m-%d %H:%M %Z")
     info = machine()
+    code = commit()  # the code that runs: edits made during a long run do not change it
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     result = bench.run(work, quick)
@@ -204,7 +205,7 @@ def run_benchmark(bench: Benchmark, work: Path, quick: bool) -> dict:
         "title": bench.title,
         "date": started,
         "machine": info,
-        "commit": commit(),
+        "commit": code,
         "quick": quick,
         "seconds": seconds,
         **result,
