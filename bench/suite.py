@@ -1,13 +1,15 @@
 """The benchmark suite: discover benchmark modules, run them, record and render their results.
 
-    python -m bench [--only NAME ...] [--quick] [--list] [--out-dir DIR] [--work DIR] [--fresh]
+    python -m bench [--only NAME ...] [--quick] [--list] [--render] [--out-dir DIR] [--work DIR]
+                    [--fresh]
 
 A benchmark is a module ``bench/<NAME>.py`` defining ``NAME`` (its file stem), ``TITLE``,
 ``available() -> str | None`` (None when its inputs exist, else a one-line reason) and
 ``run(work: Path, quick: bool) -> dict`` returning the result dict of
 ``/work/notes/bench_contract.md`` (``summary``, ``tables``, ``published``, ``notes``). The runner
 adds ``name``, ``title``, ``date``, ``machine``, ``commit``, ``quick`` and ``seconds``, writes
-``<out-dir>/<NAME>.json`` and renders ``<out-dir>/README.md`` from every result file there.
+``<out-dir>/<NAME>.json`` and renders ``<out-dir>/README.md`` from every result file there
+(also those whose module this checkout lacks); ``--render`` only re-renders it.
 
 Modules are found by their text (a ``NAME = `` line and a ``def run(``), so the standalone
 scripts beside them (``motif_scan.py``, ``interpret.py``, ...) are not imported. ``--quick``
@@ -292,31 +294,54 @@ def render_section(record: dict, skipped: str | None = None) -> list[str]:
     return lines
 
 
+def recorded(out_dir: Path) -> dict[str, dict]:
+    """Every contract-following record in ``out_dir`` (``<name>.json`` with the runner's keys, a
+    result that passes :func:`check_result` and ``name`` equal to the file stem), by name. The
+    standalone scripts' JSON files (other keys) are left out."""
+    records = {}
+    for path in sorted(out_dir.glob("*.json")):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if (
+            isinstance(record, dict)
+            and all(k in record for k in RUNNER_KEYS)
+            and record["name"] == path.stem
+            and not check_result(record)
+        ):
+            records[path.stem] = record
+    return records
+
+
 def render(out_dir: Path, benchmarks: list[Benchmark], latest: dict[str, str]) -> str:
-    """``README.md`` for every discovered benchmark: its recorded result (``<name>.json`` in
-    ``out_dir``), or why it has none; ``latest`` holds this run's skip and failure reasons."""
+    """``README.md`` for every discovered benchmark and every record in ``out_dir``: a
+    benchmark's recorded result (``<name>.json``, also when its module is not in this checkout),
+    or why it has none; ``latest`` holds this run's skip and failure reasons."""
     lines = [
         "# getx benchmarks",
         "",
-        "Written by `python -m bench` (see the README's Benchmarks section); each section comes "
-        "from `<name>.json` beside this file. Figures are as measured. Baselines are fitted and "
-        "scored on the same split as getx; published figures are for orientation only.",
+        "Written by `python -m bench` (see the README's Benchmarks section; `python -m bench "
+        "--render` rewrites it from the records alone); each section comes from `<name>.json` "
+        "beside this file. Figures are as measured. Baselines are fitted and scored on the same "
+        "split as getx; published figures are for orientation only.",
         "",
     ]
+    records = recorded(out_dir)
+    titles = {name: record["title"] for name, record in records.items()}
+    titles |= {bench.name: bench.title for bench in benchmarks}
+    reasons = {bench.name: bench.available for bench in benchmarks}
     sections, index = [], []
-    for bench in benchmarks:
-        path = out_dir / f"{bench.name}.json"
-        record = json.loads(path.read_text()) if path.exists() else None
+    for name in sorted(titles):
+        record = records.get(name)
         if record is None:
-            record = {"name": bench.name, "title": bench.title}
-            if bench.name not in latest:
-                latest = {**latest, bench.name: bench.available() or "not run yet"}
-        index.append(f"- [{bench.title}](#{_anchor(bench.title, bench.name)}): `{bench.name}`")
-        sections += render_section(record, latest.get(bench.name))
+            record = {"name": name, "title": titles[name]}
+            if name not in latest:
+                latest = {**latest, name: reasons[name]() or "not run yet"}
+        index.append(f"- [{titles[name]}](#{_anchor(titles[name], name)}): `{name}`")
+        sections += render_section(record, latest.get(name))
     others = sorted(
-        p.name
-        for p in out_dir.glob("*.md")
-        if p.name != "README.md" and p.stem not in {b.name for b in benchmarks}
+        p.name for p in out_dir.glob("*.md") if p.name != "README.md" and p.stem not in titles
     )
     lines += [*index, ""]
     if others:
@@ -344,6 +369,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", metavar="NAME", choices=names, help="these only")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds each)")
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
+    parser.add_argument(
+        "--render", action="store_true", help="only rewrite README.md from the records there"
+    )
     parser.add_argument("--out-dir", type=Path, help="default bench/results (quick: a temp dir)")
     parser.add_argument("--work", type=Path, help="scratch root (default $GETX_CACHE_DIR/bench)")
     parser.add_argument("--fresh", action="store_true", help="empty each benchmark's work first")
@@ -362,7 +390,7 @@ def main(argv: list[str] | None = None) -> None:
     work_root = args.work or (quick_dir / "work" if args.quick else cache_dir() / "bench")
     latest: dict[str, str] = {}
     failed = []
-    for bench in benchmarks:
+    for bench in [] if args.render else benchmarks:
         if args.only and bench.name not in args.only:
             continue
         reason = bench.available()

@@ -136,3 +136,32 @@ def test_format_cell():
     assert suite.format_cell(4.4e-15) == "4.4e-15"
     assert suite.format_cell(None) == "n/a"
     assert suite.format_cell([0.1, 0.2]) == "0.100 to 0.200"
+
+
+def test_readme_renders_every_contract_record_and_render_runs_nothing(tmp_path):
+    """A record whose module this checkout lacks (another branch's benchmark) still gets its
+    section; a standalone script's JSON (other keys) and a record breaking the contract do not;
+    ``--render`` writes README.md and no record."""
+    (tmp_path / "other_branch.json").write_text(
+        json.dumps(_record(name="other_branch", title="From another branch"))
+    )
+    broken = _record(name="broken")
+    broken["tables"][0]["rows"] = []
+    (tmp_path / "broken.json").write_text(json.dumps(broken))
+    (tmp_path / "renamed.json").write_text(json.dumps(_record()))  # name is not the stem
+    (tmp_path / "catalog.json").write_text(json.dumps({"truth": {}, "queries": []}))
+    (tmp_path / "catalog.md").write_text("# the catalog script's record\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert set(suite.recorded(tmp_path)) == {"other_branch"}
+
+    suite.main(["--render", "--out-dir", str(tmp_path)])
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "README.md"])
+    text = (tmp_path / "README.md").read_text()
+    assert "## From another branch (`other_branch`)" in text
+    assert "| GET (ours) | 0.612 | 0.500 to 0.700 | 9,000 |" in text
+    assert "(`broken`)" not in text and "(`renamed`)" not in text
+    assert "[catalog.md](catalog.md)" in text and "(`catalog`)" not in text
+    for bench in BENCHMARKS:  # discovered, not run: each says why it has no figures
+        assert f"(`{bench.name}`)" in text
+    assert text.count("**Not in the latest run:**") == len(BENCHMARKS)
