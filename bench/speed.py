@@ -16,6 +16,7 @@ the table says so and lists getx alone.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -222,11 +223,42 @@ def interpretation_table(work: Path, quick: bool) -> tuple[dict, str]:
     return table, f"load average {result['load_average_at_end']:.1f} at the end of it"
 
 
+def recorded_ratios_table(results: Path) -> dict | None:
+    """The time ratios that ``bench/input_checks.py`` and ``bench/store_integrity.py`` recorded in
+    ``results`` (quoted from their records, not measured in this run); None when neither has
+    one."""
+    rows = []
+    checks = results / "input_checks.json"
+    if checks.exists():
+        record = json.loads(checks.read_text())
+        for name, ratio in record.get("ratios", {}).items():
+            rows.append(["input_checks.py", name, ratio, record.get("when")])
+    integrity = results / "store_integrity.json"
+    if integrity.exists():
+        record = json.loads(integrity.read_text())
+        for key, label in (
+            ("open_ratio", "open a store + region/gene reads, checked / unchecked"),
+            ("read_ratio", "read every array, checked / unchecked"),
+            ("manifest_share_of_write", "manifest's share of a 200k-region store's write"),
+        ):
+            if key in record:
+                rows.append(["store_integrity.py", label, record[key], None])
+    if not rows:
+        return None
+    return {
+        "title": "Recorded by the standalone scripts (quoted from bench/results/*.json, not "
+        "measured in this run): getx's time over its peer's (each peer in the script's .md)",
+        "columns": ["script", "measurement", "ratio", "recorded"],
+        "rows": rows,
+    }
+
+
 def run(work: Path, quick: bool) -> dict:
     scan = motif_scan_table(quick)
     regions = region_table(quick)
     train, train_notes = train_table(quick)
     interpretation, load = interpretation_table(work, quick)
+    recorded = recorded_ratios_table(Path(__file__).resolve().parent / "results")
     ratios = {row[0]: row[4] for row in scan["rows"]}
     moods = next((v for k, v in ratios.items() if k.startswith("MOODS")), None)
     light = next((v for k, v in ratios.items() if k.startswith("lightmotif")), None)
@@ -244,7 +276,7 @@ def run(work: Path, quick: bool) -> dict:
     )
     return {
         "summary": summary,
-        "tables": [scan, regions, train, interpretation],
+        "tables": [scan, regions, train, interpretation, *([recorded] if recorded else [])],
         "published": [],
         "notes": [
             "Ratios are measured side by side in one run; on a shared machine seconds vary with "
