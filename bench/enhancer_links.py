@@ -223,7 +223,7 @@ def run(work: Path, quick: bool) -> dict:
             "(bench/_expression.py), on DNase accessibility alone (no sequence on chr22); "
             "nothing is chosen on the CRISPRi pairs. bench/results/interpret.md's K562 figures "
             "come from an earlier in-training model (RNA cluster 1 only, 4 epochs, windows half "
-            "a window apart), so they differ from the in-training rows here.",
+            "a window apart), so they differ from this benchmark's in-training variant.",
             "Intervals: 1,000 bootstrap resamples of the pairs (resamples without both classes "
             "skipped). With a handful of regulated pairs, AUPRC moves by ~0.1 when one pair "
             "changes rank.",
