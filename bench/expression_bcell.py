@@ -47,8 +47,8 @@ RNA = BCELL / "test.rna.csv"
 HELD_OUT = ["chr10", "chr11"]
 QUICK_CHROMS, QUICK_HELD_OUT, QUICK_PEAKS = ["chr21", "chr22"], ["chr22"], 500
 # Genome-wide: the demo's settings but one pass over a part of the training windows: the demo's 5
-# epochs (~2,300 optimizer steps over ~3,700 windows) would take most of a day on 2 shared cores,
-# and the recorded run had well under an hour; fixed before running, not tuned.
+# epochs (~2,450 optimizer steps over 3,912 training windows) would take most of a day on 2 shared
+# cores, and the recorded run had well under an hour; fixed before running, not tuned.
 GENOME_WIDE_STEPS = 150
 PIECE_SEGMENTS = 3
 PIECE_REGIONS = 24  # a window of the piece's ~23 peaks per segment; quarter-window steps
