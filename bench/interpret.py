@@ -77,58 +77,99 @@ def _random_predictor(store, preset: str, regions: int):
     return Predictor(model=model, hparams=hparams, source=Path(f"random {preset}"))
 
 
+def _gflop_per_target(predictor, inputs, targets) -> float:
+    """Floating-point work of one target's forward and backward pass (matrix products, which
+    dominate), counted by torch's FLOP counter on the first target."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x_np, pad, positions = inputs.batch(targets.rows[:1])
+    leaf = torch.from_numpy(x_np).requires_grad_(True)
+    with FlopCounterMode(display=False) as counter:
+        x = leaf * 1.0  # the counter cannot follow a backward into a leaf
+        pred = predictor.model(x, torch.from_numpy(pad), positions=torch.from_numpy(positions))
+        torch.autograd.grad(pred[0, int(targets.focus[0]), int(targets.strand[0])], x)
+    return counter.get_total_flops() / 1e9
+
+
+def _gradient_rates(predictor, inputs, targets, batch_sizes, repeats: int) -> dict[int, float]:
+    """Targets per second of :func:`gradients` at each batch size: the batch sizes take turns,
+    ``repeats`` times, and each keeps its median (the machine's load drifts; turns share it)."""
+    from getx.interpret.context import gradients
+
+    for batch in batch_sizes:  # warm up
+        for _ in gradients(predictor, inputs, targets, batch):
+            break
+    rates: dict[int, list[float]] = {batch: [] for batch in batch_sizes}
+    for _ in range(repeats):
+        for batch in batch_sizes:
+            t0 = time.perf_counter()
+            for _ in gradients(predictor, inputs, targets, batch):
+                pass
+            rates[batch].append(len(targets) / (time.perf_counter() - t0))
+    return {batch: float(np.median(values)) for batch, values in rates.items()}
+
+
 def speed(args) -> dict:
+    """Batched vs per-gene-loop gradient x input, same model code and threads, side by side."""
     import torch
 
-    from getx.interpret.context import cell_type_context, forward, gradients
+    from getx.interpret.context import Targets, cell_type_context, forward
     from getx.store import open_store
 
+    threads = getattr(args, "threads", 1)
+    batch_size = getattr(args, "batch_size", 32)
+    repeats = getattr(args, "repeats", 3)
     store = open_store(args.store)
     cell_type = store.cell_types[0]
     rows = []
-    for preset, regions, n in (("small", 100, args.targets), ("paper", 200, args.targets // 4)):
+    cases = [("small", 100, args.targets, threads), ("paper", 200, args.targets // 4, threads)]
+    if threads != (os.cpu_count() or 1):
+        # the same comparison with a thread per core, as torch defaults to: on a shared machine
+        # its threads wait for each other at every operation (see docs/interpret.md)
+        cases.append(("small", 100, max(args.targets // 4, 1), os.cpu_count() or 1))
+    for preset, regions, n, n_threads in cases:
+        torch.set_num_threads(n_threads)
         predictor = _random_predictor(store, preset, regions)
         context = cell_type_context(predictor, store, cell_type)
         targets = context.targets
         pick = np.arange(min(n, len(targets)))
-        from getx.interpret.context import Targets
-
         sub = Targets(
             targets.region[pick], targets.strand[pick], targets.rows[pick], targets.focus[pick]
         )
-        timing = {}
-        for label, batch in (("batched", 32), ("per-gene loop", 1)):
-            # warm up, then time
-            for _ in gradients(predictor, context.inputs, sub, batch):
-                break
-            t0 = time.perf_counter()
-            for _ in gradients(predictor, context.inputs, sub, batch):
-                pass
-            timing[label] = len(sub) / (time.perf_counter() - t0)
+        gflop = _gflop_per_target(predictor, context.inputs, sub)
+        rate = _gradient_rates(predictor, context.inputs, sub, (batch_size, 1), repeats)
         ko_rows = sub.rows[np.repeat(np.arange(len(sub)), 4)]
         ko_focus = sub.focus[np.repeat(np.arange(len(sub)), 4)]
         zero = np.tile(np.arange(4), len(sub))
         forward(predictor, context.inputs, ko_rows[:32], ko_focus[:32], zero[:32])
         t0 = time.perf_counter()
-        forward(predictor, context.inputs, ko_rows, ko_focus, zero, batch_size=32)
+        forward(predictor, context.inputs, ko_rows, ko_focus, zero, batch_size=batch_size)
         knockouts = len(ko_rows) / (time.perf_counter() - t0)
         rows.append(
             {
                 "preset": preset,
+                "torch_threads": n_threads,
                 "regions_per_window": regions,
                 "features": len(store.feature_names) + 1,
                 "tss_targets": len(sub),
-                "tss_per_s_batched": round(timing["batched"], 2),
-                "tss_per_s_per_gene_loop": round(timing["per-gene loop"], 2),
-                "speedup": round(timing["batched"] / timing["per-gene loop"], 2),
+                "batch_size": batch_size,
+                "gflop_per_tss": round(gflop, 2),
+                "tss_per_s_batched": round(rate[batch_size], 2),
+                "tss_per_s_per_gene_loop": round(rate[1], 2),
+                "speedup": round(rate[batch_size] / rate[1], 2),
+                "gflop_per_s_batched": round(gflop * rate[batch_size], 1),
+                "gflop_per_s_per_gene_loop": round(gflop * rate[1], 1),
                 "region_knockouts_per_s": round(knockouts, 1),
             }
         )
         print(rows[-1], flush=True)
+    torch.set_num_threads(threads)
     return {
         "store": str(store.path),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": threads,
+        "repeats": repeats,
         "cpu_count": os.cpu_count(),
         "load_average_at_end": os.getloadavg()[0],
         "rows": rows,
@@ -558,17 +599,25 @@ def _markdown(result: dict) -> str:
         lines += [
             "## Speed (gradient x input)",
             "",
-            f"Store `{s['store']}`, device {s['device']}, {s['torch_threads']} torch threads "
-            f"on {s['cpu_count']} cores (load average {s['load_average_at_end']:.1f} at the end: "
-            "the machine is shared, so compare ratios, not seconds).",
+            f"Store `{s['store']}`, device {s['device']}, {s['cpu_count']} cores (load average "
+            f"{s['load_average_at_end']:.1f} at the end: the machine is shared, so compare "
+            "ratios measured side by side, not seconds). Batched: the library's batches of "
+            "targets, one forward and one backward each; per-gene loop: the same code one target "
+            "at a time. The two take turns "
+            f"{s.get('repeats', 1)} times; medians. GFLOP/TSS: forward and backward, counted by "
+            "torch's FLOP counter.",
             "",
-            "| preset | R | F+1 | TSSs | TSS/s batched | TSS/s per-gene loop | speed-up | region knock-outs/s |",  # noqa: E501
-            "|---|---|---|---|---|---|---|---|",
+            "| preset | threads | R | F+1 | TSSs | batch | GFLOP/TSS | TSS/s batched | TSS/s per-gene loop | speed-up | GFLOP/s batched | GFLOP/s loop | region knock-outs/s |",  # noqa: E501
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in s["rows"]:
             lines.append(
-                f"| {r['preset']} | {r['regions_per_window']} | {r['features']} | {r['tss_targets']} | "  # noqa: E501
+                f"| {r['preset']} | {r.get('torch_threads', s['torch_threads'])} | "
+                f"{r['regions_per_window']} | {r['features']} | {r['tss_targets']} | "
+                f"{r.get('batch_size', 32)} | {r.get('gflop_per_tss', float('nan')):.2f} | "
                 f"{r['tss_per_s_batched']} | {r['tss_per_s_per_gene_loop']} | {r['speedup']}x | "
+                f"{r.get('gflop_per_s_batched', float('nan'))} | "
+                f"{r.get('gflop_per_s_per_gene_loop', float('nan'))} | "
                 f"{r['region_knockouts_per_s']} |"
             )
         lines.append("")
@@ -668,6 +717,9 @@ def main() -> None:
     p = sub.add_parser("speed")
     p.add_argument("--store", default="/work/baseline/demo/store.zarr")
     p.add_argument("--targets", type=int, default=64)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (see docs)")
+    p.add_argument("--batch-size", type=int, default=32, help="targets per batched pass")
+    p.add_argument("--repeats", type=int, default=3, help="alternating timed runs per side")
     p = sub.add_parser("truth")
     p.add_argument("--demo", default="/work/baseline/demo")
     p.add_argument("--runs", type=int, default=10)

@@ -267,20 +267,30 @@ def network_build(
         Path | None, typer.Option(help="Also write every edge with its stability and weight.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    samples: Annotated[
+        str,
+        typer.Option(
+            help="Rows of the matrix: genes (gene x motif, as GET) or regions (region x motif)."
+        ),
+    ] = "genes",
+    max_samples: Annotated[
+        int, typer.Option(help="Rows drawn per bootstrap run at most (0: all).")
+    ] = 2000,
 ) -> None:
     """DirectLiNGAM over bootstrap runs -> a cause -> effect motif graph (GraphML or JSON)."""
     from getx.interpret.importance import read_importance
-    from getx.interpret.network import causal_network, write_network
+    from getx.interpret.network import causal_network, motif_matrix, write_network
 
     result = read_importance(importance_store, cell_type)
     with _bar(f"DirectLiNGAM runs in {result.cell_type}") as progress:
         net = causal_network(
-            result.gene_motif(),
+            motif_matrix(result, samples),
             runs=runs,
             seed=seed,
             cell_type=result.cell_type,
             top_motifs=top_motifs or None,
             progress=progress,
+            max_samples=max_samples or None,
         )
     graph = net.graph(min_stability=min_stability)
     write_network(graph, out)
