@@ -384,6 +384,12 @@ def test_cli_commands_end_to_end(trained, tmp_path):
     motif = json.loads(net.read_text())["nodes"][0]["id"]
     res = runner.invoke(app, ["network", "query", str(net), "--motif", motif])
     assert res.exit_code == 0 and res.output.startswith("relation\tmotif"), res.output
+    by_region = tmp_path / "regions.graphml"
+    res = runner.invoke(app, [*build, "--samples", "regions", "--max-samples", "100",
+                              "--top-motifs", "8", "--out", str(by_region)])  # fmt: skip
+    assert res.exit_code == 0 and by_region.exists(), res.output
+    res = runner.invoke(app, [*build, "--samples", "cells", "--out", str(tmp_path / "n.json")])
+    assert res.exit_code == 2 and "samples 'cells' is not one of genes, regions" in res.output
     res = runner.invoke(app, ["links", str(run), str(store.path), "--cell-type", "ct1",
                               "--genes", "NOTAGENE", "--out", str(tmp_path / "x.tsv")])  # fmt: skip
     assert res.exit_code == 2 and "NOTAGENE" in res.output  # one line, no traceback
