@@ -302,7 +302,10 @@ def truth(args) -> dict:
     timings = {}
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    for index, cell_type in enumerate(store.cell_types):
+    # held-out cell types first, so that a run summarised part-way (--cached-only) has both groups
+    order = sorted(store.cell_types, key=lambda name: name not in held_cells)
+    for cell_type in order:
+        index = store.cell_types.index(cell_type)  # the cell type's seed, whatever the order
         # each cell type is kept as it finishes, so an interrupted run resumes
         cache = work / f"truth_{cell_type}{'_limit' if args.limit else ''}.pkl"
         if cache.exists():
@@ -855,13 +858,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
     p = sub.add_parser("speed")
-    p.add_argument("--store", default="/work/baseline/demo/store.zarr")
+    p.add_argument("--store", default="/work/baseline/demo2/store.zarr")
     p.add_argument("--targets", type=int, default=64)
     p.add_argument("--threads", type=int, default=1, help="torch threads (see docs)")
     p.add_argument("--batch-size", type=int, default=32, help="targets per batched pass")
     p.add_argument("--repeats", type=int, default=3, help="alternating timed runs per side")
     p = sub.add_parser("truth")
-    p.add_argument("--demo", default="/work/baseline/demo")
+    p.add_argument("--demo", default="/work/baseline/demo2")
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--limit", type=int, default=0, help="only this many held-out genes (smoke)")
     p.add_argument("--work", default="/tmp/getx_interpret_truth", help="per-cell-type results")

@@ -124,7 +124,15 @@ def interpret(
     for name in dict.fromkeys(cell_type):
         with _bar(f"gradients in {name}") as progress:
             results.append(
-                importance(predictor, opened, name, wanted, batch_size, device, progress)
+                importance(
+                    predictor,
+                    opened,
+                    name,
+                    wanted,
+                    batch_size=batch_size,
+                    device=device,
+                    progress=progress,
+                )
             )
     write_importance(out, results, predictor.source, opened)
     if gene_motif_tsv is not None:
@@ -165,9 +173,9 @@ def links(
             store,
             cell_type,
             _gene_list(genes, genes_file),
-            batch_size,
-            device,
-            progress,
+            batch_size=batch_size,
+            device=device,
+            progress=progress,
         )
     _write_tsv(table, out, OUTPUT_KIND)
     typer.echo(f"{len(table)} region-gene pairs -> {out}")

@@ -180,6 +180,7 @@ def importance(
     store: Any,
     cell_type: str,
     genes: list[str] | None = None,
+    *,
     batch_size: int = 32,
     device: str | None = None,
     progress: Progress | None = None,
