@@ -32,32 +32,12 @@ from getx.interpret.truth import region_ids
 from getx.interpret.variants import EditedGenome, read_variants, variant_effects
 from getx.store import open_store
 from getx.train.predict import load_model
-
-TINY_MODEL = {"embed_dim": 32, "depth": 2, "num_heads": 4, "drop_path": 0.0, "distance_buckets": 8}
+from tiny_dataset import simulate_and_train
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from getx.prepare import prepare
-    from getx.simulate import simulate
-    from getx.train.config import DataConfig, TrainConfig
-    from getx.train.run import train
-
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("interp")
-    sim = simulate(root / "sim", "tiny", seed=0)
-    store = prepare(sim.prepare_inputs(), root / "store.zarr")
-    config = TrainConfig(
-        store=str(store),
-        out=str(root / "run"),
-        data=DataConfig(regions=32, step=8, holdout_chroms=["chr2"], accessibility="linear"),
-        epochs=3,
-        lr=1e-3,
-        model=TINY_MODEL,
-        progress=False,
-        deterministic=True,
-    )
-    run = train(config)
+    sim, store, run = simulate_and_train(tmp_path_factory.mktemp("interp"), epochs=3)
     return sim, open_store(store), load_model(run), run
 
 
