@@ -74,6 +74,8 @@ def test_report_is_a_self_contained_page_with_plots(demo):
     # interpretation of held-out genes beside the simulator's truth
     assert "Interpretation: which regions drive a gene" in text
     assert "true driving TFs" in text and "true enhancers" in text
+    # the catalog's top pairs of a training cell type, the planted pairs marked
+    assert "Catalog: TF pairs of ct1" in text and "planted pair" in text
     # the run-time table holds durations of finished stages (not clock readings)
     run_time = text[text.index("Run time") :]
     seconds = [float(v) for v in re.findall(r"<td>([0-9.]+)</td>", run_time)]
@@ -96,7 +98,14 @@ def test_outputs_hold_every_model_and_held_out_group(demo):
 
     summary = json.loads((demo.out / "summary.json").read_text())
     assert summary["holdout_cell_types"] == ["ct3"]
-    assert set(summary["timings_s"]) >= {"prepare", "pretrain", "finetune", "report"}
+    assert set(summary["timings_s"]) >= {"prepare", "pretrain", "finetune", "catalog", "report"}
+    # the catalog ranks every cluster pair of every cell type; each planted pair is found in it
+    catalog = pd.read_parquet(demo.out / "catalog.parquet")
+    assert set(catalog["cell_type"]) == {"ct1", "ct2", "ct3"}
+    planted = pd.read_csv(demo.out / "sim" / "truth" / "tf_pairs.tsv", sep="\t")
+    ranks = summary["catalog_planted_pairs"]
+    assert [r["cell type"] for r in ranks] == planted["cell_type"].tolist()
+    assert all(1 <= r["rank"] <= r["of pairs"] and 0 <= r["AUROC"] <= 1 for r in ranks)
 
     predictions = pd.read_csv(demo.out / "predictions.tsv", sep="\t")
     get_rows = predictions[predictions["model"] == "GET (finetuned)"]
@@ -111,9 +120,10 @@ def test_outputs_hold_every_model_and_held_out_group(demo):
 
 def test_rerun_reuses_finished_stages(demo):
     checkpoint = demo.out / "runs" / "finetune" / "checkpoints" / "last.ckpt"
-    before = checkpoint.stat().st_mtime_ns
+    catalog = demo.out / "catalog.parquet"
+    before = checkpoint.stat().st_mtime_ns, catalog.stat().st_mtime_ns
     again = run_demo(demo.out, options=TINY)
-    assert checkpoint.stat().st_mtime_ns == before
+    assert (checkpoint.stat().st_mtime_ns, catalog.stat().st_mtime_ns) == before
     assert again.timings["finetune"] < 5
     pd.testing.assert_frame_equal(again.scores, demo.scores)
 

@@ -140,8 +140,16 @@ def test_narrowpeak_merge_matches_sweep_and_covers_all_peaks():
 def test_narrowpeak_fixed_width_centred_on_summit():
     path = shared_path(NARROW)
     df = read_peaks(path, chrom_sizes=shared_path(SIZES), width=400, max_width=5_000)
-    assert ((df["end"] - df["start"]) == 400).all()  # chr22 peaks are far from the ends
-    assert (df["start"] == df["summit"] - 200).all()
+    start, end, summit = (df[c].to_numpy() for c in ("start", "end", "summit"))
+    # Each region is summit +- 200 (chr22 peaks are far from the ends), except where it met a
+    # resized neighbour: there both were cut at the midpoint between their summits.
+    met_left = np.r_[False, start[1:] == end[:-1]]
+    met_right = np.r_[end[:-1] == start[1:], False]
+    assert ((start == summit - 200) | met_left).all() and ((end == summit + 200) | met_right).all()
+    cut = np.flatnonzero(met_right & (end < summit + 200))
+    assert len(cut) > 1000 and (end[cut] == (summit[cut] + summit[cut + 1] + 1) // 2).all()
+    assert ((start <= summit) & (summit < end) & (end - start <= 400)).all()
+    assert (start[1:] >= end[:-1]).all()  # one chromosome: no two regions overlap
     assert_sorted_naturally(df)
 
 
@@ -153,7 +161,10 @@ def test_candidate_regions_real_no_overlaps():
     # width without summit: centred on the midpoint
     resized = read_peaks(path, width=400)
     mids = ((df["start"] + df["end"]) // 2).sort_values().to_numpy()
-    assert np.array_equal(np.sort(resized["start"].to_numpy()), mids - 200)
+    starts = resized["start"].to_numpy()
+    met_left = np.r_[False, starts[1:] == resized["end"].to_numpy()[:-1]]
+    assert (starts[~met_left] == mids[~met_left] - 200).all()
+    assert (starts[met_left] == (mids[met_left] + np.r_[0, mids[:-1]][met_left] + 1) // 2).all()
 
 
 # --- behaviour on small files ---

@@ -87,15 +87,19 @@ def test_rerun_replaces_the_store(bcell_store, tmp_path):
     store, _ = bcell_store
     out_dir = tmp_path / "out"
     # Re-preparing into an existing store replaces it whole; no temporary folders stay behind.
+    # A folder getx did not write is refused and left as it was (an empty one is taken).
     target = out_dir / "again.zarr"
     (target / "junk").mkdir(parents=True)
     (tmp_path / "inputs").mkdir()
     inputs, _ = bcell_chr2_inputs(tmp_path / "inputs")
+    with pytest.raises(InputError, match=r"again\.zarr: exists and is not a region store"):
+        prepare(inputs, target)
+    assert (target / "junk").is_dir()
+    (target / "junk").rmdir()
     prepare(inputs, target)
     prepare(inputs, target)
     again = open_store(target)
     assert again.n_regions == store.n_regions
-    assert not (target / "junk").exists()
     assert sorted(p.name for p in out_dir.iterdir()) == ["again.zarr"]
     np.testing.assert_array_equal(again.read_features(), store.read_features())
 

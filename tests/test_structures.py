@@ -16,7 +16,7 @@ import pytest
 from conftest import shared_path
 from getx.errors import InputError
 from getx.structures.colabfold import find_models
-from getx.structures.compare import compare, write_comparison
+from getx.structures.compare import METRICS, compare, write_comparison
 from getx.structures.interface import find_contacts, residue_ranges
 from getx.structures.pairs import (
     apply_substitution,
@@ -489,6 +489,15 @@ def test_compare_a_real_complex_with_a_perturbed_copy(tmp_path):
     metrics = result.metrics.set_index("metric")
     assert metrics.loc["n_contacts", "change"] == len(after) - len(before)
     assert metrics.loc["n_contacts", "wild_type"] == len(before)
+    # every interface metric, each side as `score` gives it, and the change between them
+    assert metrics.index.tolist() == list(METRICS)
+    rows = [score_model(find_models([p])[0]).row for p in (source, tmp_path / "mut")]
+    for metric in METRICS:
+        wild, mutant = (float(row[metric]) for row in rows)
+        assert metrics.loc[metric, "wild_type"] == pytest.approx(wild, nan_ok=True), metric
+        assert metrics.loc[metric, "mutant"] == pytest.approx(mutant, nan_ok=True), metric
+        assert metrics.loc[metric, "change"] == pytest.approx(mutant - wild, nan_ok=True), metric
+    assert metrics.loc["pdockq", "change"] != 0 and metrics.loc["interface_plddt", "change"] != 0
     residues = result.residues
     assert (
         residues["change"] == residues["contacts_mutant"] - residues["contacts_wild_type"]

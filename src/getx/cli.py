@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from typer.core import TyperGroup
 
+from getx.catalog import commands as catalog_commands
 from getx.interpret import commands as interpret_commands
 from getx.motifs import commands as motif_commands
 from getx.simulate import commands as simulate_commands
@@ -18,22 +20,60 @@ from getx.train import commands as train_commands
 
 log = logging.getLogger("getx")
 
+# click's UsageError, found through typer's public BadParameter: typer vendors click in recent
+# versions (typer._click) and imports the click package in older ones.
+UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
 
 class _Commands(TyperGroup):
     """The ``getx`` group: bad input ends with one line and exit code 2, never a traceback.
 
     Bad input is :class:`getx.errors.InputError` and every other ``ValueError`` (a setting out
-    of range, an unknown name) or missing file raised by the library; ``--verbose`` logs the
-    traceback too.
+    of range, an unknown name), an ``OverflowError`` (a number too large for its setting), a file
+    that cannot be opened, and a command line typer cannot parse (a wrong type, a missing
+    option); ``--verbose`` logs the traceback too.
     """
+
+    def main(self, args=None, *rest, **options):
+        # Kept so that a value typer cannot parse can be named in the error line.
+        self._given = list(sys.argv[1:] if args is None else args)
+        return super().main(args, *rest, **options)
 
     def invoke(self, ctx: typer.Context):
         try:
             return super().invoke(ctx)
-        except (ValueError, FileNotFoundError) as error:
-            log.debug("traceback of the error below", exc_info=True)
-            typer.echo(f"Error: {' '.join(str(error).splitlines())}", err=True)
-            raise typer.Exit(2) from None
+        except UsageError as error:
+            if type(error).__name__ == "NoArgsIsHelpError":  # prints the help
+                raise
+            _fail(error.format_message() + _given_value(error, getattr(self, "_given", [])))
+        except (ValueError, OverflowError) as error:
+            _fail(str(error))
+        except OSError as error:
+            if error.filename is not None:  # a file that cannot be read or written
+                _fail(f"{error.filename}: {error.strerror or error}")
+            if isinstance(error, FileNotFoundError):  # the library's own, its path in the text
+                _fail(str(error))
+            raise
+
+
+def _fail(message: str) -> NoReturn:
+    log.debug("traceback of the error below", exc_info=True)
+    typer.echo(f"Error: {' '.join(message.splitlines())}", err=True)
+    raise typer.Exit(2) from None
+
+
+def _given_value(error: UsageError, given: list[str]) -> str:
+    """`` (got 'VALUE')``: what the user gave for the option that failed to parse, if found."""
+    param = getattr(error, "param", None)
+    if not isinstance(error, typer.BadParameter) or param is None:
+        return ""
+    for i, token in enumerate(given):
+        for flag in getattr(param, "opts", []):
+            if token.startswith(flag + "="):
+                return f" (got {token[len(flag) + 1 :]!r})"
+            if token == flag and i + 1 < len(given):
+                return f" (got {given[i + 1]!r})"
+    return ""
 
 
 app = typer.Typer(
@@ -58,15 +98,31 @@ def main(
     )
 
 
+def _scan_bar():
+    """A ``progress(done, total)`` callback drawing a bar for the motif scan on stderr, started
+    at the first call (a command refused before its scan draws nothing) and gone when done."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    scan: dict = {}
+
+    def progress(done: int, total: int) -> None:
+        if "bar" not in scan:
+            scan["bar"] = Progress(console=Console(stderr=True), transient=True)
+            scan["task"] = scan["bar"].add_task("scanning motifs", total=total)
+            scan["bar"].start()
+        scan["bar"].update(scan["task"], completed=done, total=total)
+        if done >= total:
+            scan["bar"].stop()
+
+    return progress
+
+
 def _pairs(values: list[str] | None, option: str) -> dict[str, Path]:
-    """Parse repeated NAME=PATH options."""
-    result: dict[str, Path] = {}
-    for value in values or []:
-        name, sep, path = value.partition("=")
-        if not sep or not name or not path:
-            raise typer.BadParameter(f"expected CELLTYPE=PATH, got {value!r}", param_hint=option)
-        result[name] = Path(path)
-    return result
+    """Parse repeated NAME=PATH options (checked by the library, so Python callers agree)."""
+    from getx.io.cells import cell_type_pairs
+
+    return cell_type_pairs(values, option)
 
 
 @app.command()
@@ -100,7 +156,6 @@ def demo(
 ) -> None:
     """Simulate -> prepare -> pretrain -> finetune -> evaluate held-out -> report.html (offline)."""
     from rich.console import Console
-    from rich.progress import Progress
 
     from getx.demo import DemoOptions, run_demo
 
@@ -116,24 +171,12 @@ def demo(
         holdout_cell_type=holdout_cell_type,
         progress=progress,
     )
-    scan: dict = {}
-
-    def scan_progress(done: int, total: int) -> None:
-        # A bar for the motif scan only: Lightning draws its own bars during training.
-        if "bar" not in scan:
-            scan["bar"] = Progress(console=console, transient=True)
-            scan["task"] = scan["bar"].add_task("scanning motifs", total=total)
-            scan["bar"].start()
-        scan["bar"].update(scan["task"], completed=done, total=total)
-        if done >= total:
-            scan["bar"].stop()
-
     result = run_demo(
         out,
         data=data,
         options=options,
         stage=lambda name: console.rule(name),
-        scan_progress=scan_progress if progress else None,
+        scan_progress=_scan_bar() if progress else None,
     )
     held = result.scores[result.scores["model"] == "GET (finetuned)"]
     for row in held.itertuples():
@@ -213,11 +256,13 @@ def prepare(
     ] = None,
 ) -> None:
     """Build a region store: motif features, accessibility and expression labels per cell type."""
-    from rich.progress import Progress
-
+    from getx.errors import check_range
     from getx.prepare import PrepareInputs, PrepareOptions, discover_inputs
     from getx.prepare import prepare as run_prepare
 
+    check_range("--p-value", p_value, 0, 1, low_open=True, high_open=True)
+    if peak_width is not None:
+        check_range("--peak-width", peak_width, 1, PrepareOptions().max_peak_width)
     if data is not None:
         inputs = discover_inputs(data, motifs)
     else:
@@ -244,14 +289,7 @@ def prepare(
     options = PrepareOptions(
         p_value=p_value, background="gc" if gc_background else None, peak_width=peak_width
     )
-    with Progress() as bar:
-        task = bar.add_task("scanning motifs", total=None)
-        path = run_prepare(
-            inputs,
-            out,
-            options,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
-        )
+    path = run_prepare(inputs, out, options, progress=_scan_bar())
     log.info("store written to %s", path)
     _print_summary(path)
 
@@ -346,6 +384,7 @@ motifs_app = typer.Typer(help="Motif sets: clustering into archetypes.", no_args
 motifs_app.command("cluster")(motif_commands.cluster)
 app.add_typer(motifs_app, name="motifs")
 app.add_typer(structures_commands.app, name="structures")
+app.add_typer(catalog_commands.app, name="catalog")
 
 
 def run() -> None:

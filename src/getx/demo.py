@@ -12,6 +12,8 @@ finetune -> evaluate on a held-out chromosome and cell type -> predict -> ``repo
     scores.tsv           Pearson / Spearman / R2 per model and group
     per_cell_type.tsv    the finetuned model's scores per cell type and group
     summary.json         the above in one file, with stage timings
+    catalog.parquet      the TF-pair catalog (simulated data): every motif-cluster pair per cell
+                         type, from the importance of a sample of genes (catalog_importance.zarr)
     report.html          a self-contained page with the figures and tables
 
 Each stage whose output already exists is reused, so an interrupted demo resumes where it was.
@@ -29,10 +31,32 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from getx.io.files import atomic_output
-from getx.train.config import TrainConfig
+from getx.catalog.schema import CATALOG_KIND
+from getx.errors import InputError, check_range
+from getx.interpret.importance import IMPORTANCE_KIND
+from getx.io.files import (
+    atomic_output,
+    check_output,
+    folder_of,
+    json_kind,
+    removed_on_failure,
+    text_kind,
+)
+from getx.model.config import MAX_DISTANCE_BUCKETS
+from getx.simulate import PRESETS as SIMULATOR_PRESETS
+from getx.simulate import SIMULATION_KIND
+from getx.store import STORE_KIND
+from getx.train.config import ACCESSIBILITY_MODES, PRESETS, TrainConfig
+from getx.train.evaluate import EVALUATION_FILES
+from getx.train.run import RUN_KIND
 
 log = logging.getLogger(__name__)
+
+# The demo's catalog: importance of a sample of genes in every cell type (a motif's mean
+# importance is as well estimated from 250 genes as from all ~750: bench/results/catalog.md)
+# and a small causal network, which the score does not use (docs/catalog.md).
+CATALOG_GENES = 250
+CATALOG_NETWORK = {"runs": 3, "top_motifs": 30}
 
 
 @dataclass
@@ -59,6 +83,46 @@ class DemoOptions:
     holdout_cell_type: str | None = None
     motifs: str = "jaspar2024"
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        """Every option checked here, before the demo creates anything."""
+        if self.preset not in SIMULATOR_PRESETS:
+            raise InputError(
+                f"unknown preset {self.preset!r}; choose from {', '.join(SIMULATOR_PRESETS)}"
+            )
+        if self.model not in PRESETS:
+            raise InputError(f"unknown model preset {self.model!r} ({', '.join(PRESETS)})")
+        if self.accessibility not in ACCESSIBILITY_MODES:
+            raise InputError(f"accessibility {self.accessibility!r}: one of {ACCESSIBILITY_MODES}")
+        check_range("seed", self.seed, 0, 2**32 - 1)
+        check_range("pretrain_epochs", self.pretrain_epochs, 1)
+        check_range("finetune_epochs", self.finetune_epochs, 1)
+        if self.distance_buckets:
+            check_range("distance_buckets", self.distance_buckets, 2, MAX_DISTANCE_BUCKETS)
+        check_range("motif_dropout", self.motif_dropout, 0, 1, high_open=True)
+        check_range("regions", self.regions, 4)
+        check_range("batch_size", self.batch_size, 1)
+        check_range("lr", self.lr, 0, low_open=True)
+        check_range("mlp_lr", self.mlp_lr, 0, low_open=True)
+
+
+# What the demo writes into its folder (entries of an earlier demo are reused or replaced).
+DEMO_KIND = folder_of(
+    "demo folder",
+    {
+        "sim": SIMULATION_KIND,
+        "store.zarr": STORE_KIND,
+        "runs": folder_of(
+            "demo runs", {"pretrain": RUN_KIND, "finetune": RUN_KIND, "mlp": RUN_KIND}
+        ),
+        **EVALUATION_FILES,
+        "summary.json": json_kind("demo summary", {"source": None, "scores": None}),
+        "report.html": text_kind("demo report", "<!DOCTYPE html>"),
+        "catalog.parquet": CATALOG_KIND,
+        "catalog_importance.zarr": IMPORTANCE_KIND,
+        ".*": None,  # an atomic write cut short by a hard kill
+    },
+)
 
 
 @dataclass
@@ -98,16 +162,30 @@ def run_demo(
     """Run the pipeline into ``out`` (see the module docstring); ``data``: a folder of real files
     laid out as :func:`getx.prepare.discover_inputs` reads, instead of simulating. ``stage`` is
     told each stage's name as it starts and ``scan_progress`` (done, total) regions as the motif
-    scan goes (for progress display)."""
+    scan goes (for progress display).
+
+    Everything that can be checked up front is checked before ``out`` is touched; a demo that
+    fails leaves nothing new in ``out``, one interrupted (Ctrl-C) keeps its finished stages."""
+    from getx.prepare import discover_inputs, input_paths
+
+    options = options or DemoOptions()
+    out = Path(out)
+    given = None if data is None else discover_inputs(data, options.motifs)
+    check_output(out, DEMO_KIND, inputs=input_paths(given) if given else [])
+    with removed_on_failure(out, keep=lambda e: isinstance(e, (KeyboardInterrupt, SystemExit))):
+        out.mkdir(parents=True, exist_ok=True)
+        return _run_stages(out, given, options, stage, scan_progress)
+
+
+def _run_stages(out: Path, given, options: DemoOptions, stage, scan_progress) -> DemoResult:
+    """The demo's stages into the folder ``out``: ``given`` are the user's inputs (None:
+    simulate them)."""
     from getx.demo_report import write_demo_report
     from getx.prepare import discover_inputs, prepare
     from getx.store import open_store
     from getx.train.config import read_config
     from getx.train.evaluate import choose_holdouts, evaluate_runs, write_evaluation
 
-    options = options or DemoOptions()
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     announce = stage or (lambda name: None)
 
@@ -120,7 +198,7 @@ def run_demo(
 
     store_path = out / "store.zarr"
     timed("inputs")
-    if data is None:
+    if given is None:
         from getx.simulate import simulate
 
         sim_dir = out / "sim"
@@ -131,8 +209,8 @@ def run_demo(
             inputs.motifs = options.motifs
         source = f"simulated, preset {options.preset!r}, seed {options.seed} ({sim_dir})"
     else:
-        inputs = discover_inputs(data, options.motifs)
-        source = f"files in {data}"
+        inputs = given
+        source = f"files in {Path(inputs.peaks).parent}"
     done("inputs")
 
     timed("prepare")
@@ -213,21 +291,26 @@ def run_demo(
     scores, per_cell_type = write_evaluation(out, predictions)
 
     interpretation = []
-    if data is None:  # simulated: the truth shows what interpretation should find
+    catalog_ranks = []
+    if given is None:  # simulated: the truth shows what interpretation should find
+        from getx.catalog.report import catalog_sections, truth_ranks
         from getx.interpret.report import interpretation_sections
         from getx.interpret.truth import read_truth
         from getx.train.predict import load_model
 
         timed("interpret")
         training_cells = [c for c in store.cell_types if c not in held_cells]
+        predictor = load_model(runs["finetune"])
+        truth = read_truth(out / "sim")
         interpretation = interpretation_sections(
-            load_model(runs["finetune"]),
-            store,
-            read_truth(out / "sim"),
-            training_cells[0],
-            held_chroms,
+            predictor, store, truth, training_cells[0], held_chroms
         )
         done("interpret")
+        timed("catalog")
+        catalog = pd.read_parquet(demo_catalog(predictor, store, out, options.seed))
+        interpretation += catalog_sections(catalog, truth, training_cells[0])
+        catalog_ranks = truth_ranks(catalog, truth).to_dict(orient="records")
+        done("catalog")
 
     timed("report")
     summary = {
@@ -241,6 +324,7 @@ def run_demo(
         "options": asdict(options),
         "scores": scores.to_dict(orient="records"),
         "per_cell_type": per_cell_type.to_dict(orient="records"),
+        "catalog_planted_pairs": catalog_ranks,
     }
     logs = {
         "pretrain (masked regions)": _read_log(runs["pretrain"]),
@@ -265,6 +349,32 @@ def run_demo(
     with atomic_output(out / "summary.json") as tmp:
         Path(tmp).write_text(json.dumps(summary, indent=1, default=_json_default))
     return DemoResult(out=out, report=report, store=store_path, scores=scores, timings=timings)
+
+
+def demo_catalog(predictor, store, out: Path, seed: int = 0) -> Path:
+    """``out/catalog.parquet`` (reused when there): the importance of ``CATALOG_GENES`` genes
+    (drawn with ``seed`` among those whose TSS region is open in every cell type) in every cell
+    type, written to ``out/catalog_importance.zarr``, and the catalog built from it."""
+    from getx.catalog.build import CatalogSources, NetworkOptions, build_catalog, write_catalog
+    from getx.interpret.importance import importance, write_importance
+
+    path = out / "catalog.parquet"
+    if path.exists():
+        return path
+    index = store.genes
+    open_everywhere = np.ones(len(index), dtype=bool)
+    for cell_type in store.cell_types:
+        raw = np.asarray(store.cell_type(cell_type).accessibility_raw)
+        open_everywhere &= raw[index["region"].to_numpy()] > 0
+    candidates = np.unique(index.loc[open_everywhere, "gene_id"].to_numpy(dtype=str))
+    rng = np.random.default_rng(seed)
+    genes = sorted(rng.choice(candidates, min(CATALOG_GENES, len(candidates)), replace=False))
+    results = [importance(predictor, store, cell_type, genes) for cell_type in store.cell_types]
+    interp = write_importance(out / "catalog_importance.zarr", results, predictor.source, store)
+    network = {**CATALOG_NETWORK, "seed": seed}
+    network["top_motifs"] = max(2, min(network["top_motifs"], len(genes) - 2))
+    table, metadata = build_catalog(CatalogSources(interp, store.path), NetworkOptions(**network))
+    return write_catalog(table, metadata, path)
 
 
 def _json_default(value):

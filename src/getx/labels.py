@@ -17,7 +17,7 @@ import pandas as pd
 
 from getx.errors import InputError
 from getx.io.annotation import promoters
-from getx.io.expression import match_genes
+from getx.io.expression import MatchReport, match_genes
 from getx.io.intervals import IntervalIndex
 
 log = logging.getLogger(__name__)
@@ -68,15 +68,20 @@ def gene_index(
 
 
 def gene_values(
-    genes: pd.DataFrame, expression: pd.Series, annotation: pd.DataFrame | None = None
+    genes: pd.DataFrame,
+    expression: pd.Series,
+    annotation: pd.DataFrame | None = None,
+    report: MatchReport | None = None,
 ) -> tuple[np.ndarray, int]:
     """Each gene-index row's expression (NaN when unmeasured), and how many genes matched.
 
     Measured genes are matched to ``annotation`` (default: the gene index itself) by Ensembl id
-    or symbol, as :func:`getx.io.expression.match_genes` does; when several measured genes
-    land on one gene id, the largest value is kept.
+    or symbol, as :func:`getx.io.expression.match_genes` does (``report``: its result, when the
+    caller has it already); when several measured genes land on one gene id, the largest value
+    is kept.
     """
-    report = match_genes(expression.index, genes if annotation is None else annotation)
+    if report is None:
+        report = match_genes(expression.index, genes if annotation is None else annotation)
     by_id = (
         pd.Series(expression.reindex(report.mapping.index).to_numpy(np.float64))
         .groupby(report.mapping.to_numpy())

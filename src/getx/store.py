@@ -5,6 +5,12 @@ type the accessibility, the expression labels on each strand and the TSS flags. 
 lists, for every annotated gene with a TSS in a region, the (gene, strand, region) pairs, so
 genes sharing a bidirectional promoter are all kept. The layout is documented in
 ``docs/format.md``; bump ``SCHEMA_VERSION`` whenever it changes.
+
+Every store records, per array, its shape, number of chunk files, their bytes and a CRC-32 of
+their contents (root attribute ``arrays``). Opening a store checks that every array is there with
+its chunk files at their recorded sizes (file metadata only, cheap at any size); reading an array
+whole checks its CRC first. A store whose files were lost or damaged is refused, naming the array,
+rather than read as zeros.
 """
 
 from __future__ import annotations
@@ -17,10 +23,12 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import atomic_output
+from getx.io.checked_zarr import CheckedZarr, array_manifest, open_checked
+from getx.io.files import atomic_output, zarr_kind
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the ``arrays`` manifest of chunk files and checksums
 _FORMAT = "getx-region-store"
+STORE_KIND = zarr_kind("region store", _FORMAT)
 _ROW_CHUNK = 4096
 
 GENE_COLUMNS = ("gene_id", "gene_name", "strand", "region")
@@ -65,7 +73,7 @@ class RegionStore:
     cell_types: list[str]
     genes: pd.DataFrame  # gene_id, gene_name, strand ('+'/'-'), region (row index)
     attrs: dict[str, Any] = field(default_factory=dict)
-    _group: Any = None
+    _store: CheckedZarr | None = None
 
     @property
     def n_regions(self) -> int:
@@ -74,10 +82,15 @@ class RegionStore:
     @property
     def features(self) -> Any:
         """The (n_regions, n_features) float32 zarr array; index it to read rows."""
-        return self._group["features"]
+        return self._store.root["features"]
 
     def read_features(self) -> np.ndarray:
-        return np.asarray(self._group["features"][:], dtype=np.float32)
+        return np.asarray(self.read("features"), dtype=np.float32)
+
+    def read(self, name: str) -> np.ndarray:
+        """The whole array ``name`` (a path such as ``cell_types/ct1/tss``), its chunk files
+        checked against the store's manifest first."""
+        return self._store.read(name)
 
     def cell_type(self, name: str) -> CellTypeData:
         if name not in self.cell_types:
@@ -85,13 +98,13 @@ class RegionStore:
                 f"cell type {name!r} is not in this store (has: {', '.join(self.cell_types)})",
                 path=self.path,
             )
-        group = self._group["cell_types"][name]
+        prefix = f"cell_types/{name}/"
         return CellTypeData(
-            accessibility_raw=np.asarray(group["accessibility_raw"][:]),
-            accessibility=np.asarray(group["accessibility"][:]),
-            expression=np.asarray(group["expression"][:]),
-            tss=np.asarray(group["tss"][:]),
-            gene_expression=np.asarray(group["gene_expression"][:]),
+            accessibility_raw=self.read(prefix + "accessibility_raw"),
+            accessibility=self.read(prefix + "accessibility"),
+            expression=self.read(prefix + "expression"),
+            tss=self.read(prefix + "tss"),
+            gene_expression=self.read(prefix + "gene_expression"),
         )
 
 
@@ -105,7 +118,8 @@ def write_store(
     genes: pd.DataFrame,
     attrs: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a complete store to ``path`` atomically, replacing any store already there."""
+    """Write a complete store to ``path`` atomically, replacing an earlier getx store there
+    (anything else at ``path`` is refused, never deleted)."""
     import zarr
 
     path = Path(path)
@@ -125,7 +139,7 @@ def write_store(
             )
         data.validate(n, len(genes), name)
 
-    with atomic_output(path) as tmp:
+    with atomic_output(path, STORE_KIND) as tmp:
         root = zarr.open_group(tmp, mode="w", zarr_format=3)
         root.attrs.update(
             {
@@ -156,6 +170,7 @@ def write_store(
             _put(group, "expression", data.expression, np.float32)
             _put(group, "tss", data.tss, np.int8)
             _put(group, "gene_expression", data.gene_expression, np.float32)
+        root.attrs["arrays"] = array_manifest(tmp)
     return path
 
 
@@ -168,52 +183,54 @@ def _put(group: Any, name: str, values: np.ndarray, dtype: Any) -> None:
         array[...] = values.astype(dtype) if dtype is not str else values.astype(str)
 
 
-def _strings(array: Any) -> np.ndarray:
-    # zarr returns numpy's variable-width StringDType; plain object arrays suit pandas best.
-    return np.asarray(array[:].tolist(), dtype=object)
+# Arrays every store has (besides those of each cell type, which the manifest lists).
+_REQUIRED = (
+    "regions/chrom",
+    "regions/start",
+    "regions/end",
+    "features",
+    "genes/gene_id",
+    "genes/gene_name",
+    "genes/strand",
+    "genes/region",
+)
+_PER_CELL_TYPE = ("accessibility_raw", "accessibility", "expression", "tss", "gene_expression")
 
 
 def open_store(path: str | Path) -> RegionStore:
-    """Open a store written by :func:`write_store`, checking its format and schema version."""
-    import zarr
-
-    path = Path(path)
-    if not (path / "zarr.json").exists():
-        raise InputError("not a getx store (no zarr.json); build one with `getx prepare`", path)
-    root = zarr.open_group(path, mode="r")
-    attrs = dict(root.attrs)
-    if attrs.get("format") != _FORMAT:
-        raise InputError(f"not a getx store (format {attrs.get('format')!r})", path)
-    if attrs.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(
-            f"store schema version {attrs.get('schema_version')} is not {SCHEMA_VERSION}; "
-            "rebuild it with this getx version",
-            path,
-        )
+    """Open a store written by :func:`write_store`, checking its format, schema version and
+    manifest (:func:`getx.io.checked_zarr.open_checked`): a store with lost or damaged files is
+    refused, naming the array."""
+    checked = open_checked(
+        path, "getx store", _FORMAT, SCHEMA_VERSION, "rebuild it with `getx prepare`", _REQUIRED
+    )
+    cell_types = list(checked.attrs.get("cell_types") or [])
+    checked.require([f"cell_types/{c}/{a}" for c in cell_types for a in _PER_CELL_TYPE])
+    read = checked.read
     regions = pd.DataFrame(
         {
-            "chrom": _strings(root["regions/chrom"]),
-            "start": np.asarray(root["regions/start"][:]),
-            "end": np.asarray(root["regions/end"][:]),
+            "chrom": checked.read_strings("regions/chrom"),
+            "start": np.asarray(read("regions/start")),
+            "end": np.asarray(read("regions/end")),
         }
     )
     genes = pd.DataFrame(
         {
-            "gene_id": _strings(root["genes/gene_id"]),
-            "gene_name": _strings(root["genes/gene_name"]),
-            "strand": np.where(np.asarray(root["genes/strand"][:]) == 1, "-", "+"),
-            "region": np.asarray(root["genes/region"][:]),
+            "gene_id": checked.read_strings("genes/gene_id"),
+            "gene_name": checked.read_strings("genes/gene_name"),
+            "strand": np.where(np.asarray(read("genes/strand")) == 1, "-", "+"),
+            "region": np.asarray(read("genes/region")),
         }
     )
     return RegionStore(
-        path=path,
+        path=checked.path,
         regions=regions,
-        feature_names=list(attrs["feature_names"]),
-        cluster_genes=dict(attrs.get("cluster_genes", {})),
-        cell_types=list(attrs["cell_types"]),
+        feature_names=list(checked.attrs.get("feature_names", [])),
+        cluster_genes=dict(checked.attrs.get("cluster_genes", {})),
+        cell_types=cell_types,
         genes=genes,
-        attrs=attrs,
-        _group=root,
+        attrs=checked.attrs,
+        _store=checked,
     )
 
 

@@ -45,6 +45,12 @@ def _gene_list(genes: str | None, genes_file: Path | None) -> list[str] | None:
     return None
 
 
+def _check_batch(batch_size: int) -> None:
+    from getx.errors import check_range
+
+    check_range("--batch-size", batch_size, 1)
+
+
 @contextlib.contextmanager
 def _bar(description: str) -> Iterator:
     """A rich progress bar on stderr; yields a ``progress(done, total)`` callback."""
@@ -56,10 +62,10 @@ def _bar(description: str) -> Iterator:
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-def _write_tsv(table, out: Path) -> None:
+def _write_tsv(table, out: Path, kind) -> None:
     from getx.io.files import atomic_output
 
-    with atomic_output(out) as tmp:
+    with atomic_output(out, kind) as tmp:
         table.to_csv(tmp, sep="\t", index=False, na_rep="NA", float_format="%.6g")
 
 
@@ -84,16 +90,35 @@ def interpret(
 ) -> None:
     """Gradient x input importance of every region and motif for each gene (a zarr store)."""
     from getx.errors import InputError
-    from getx.interpret.importance import importance, write_bedgraphs, write_importance
+    from getx.interpret.importance import (
+        BEDGRAPH_FOLDER_KIND,
+        IMPORTANCE_KIND,
+        gene_motif_kind,
+        importance,
+        write_bedgraphs,
+        write_importance,
+    )
+    from getx.io.files import check_output, removed_on_failure
     from getx.store import open_store
     from getx.train.predict import load_model
 
+    _check_batch(batch_size)
     wanted = _gene_list(genes, genes_file)
     if bedgraph is not None and wanted is None:
         raise InputError("--bedgraph writes one track per requested gene: pass --genes")
     if gene_motif_tsv is not None and len(cell_type) != 1:
         raise InputError("--gene-motif-tsv needs exactly one --cell-type")
+    inputs = [run, store, genes_file]
+    outputs = [p for p in (out, bedgraph, gene_motif_tsv) if p is not None]
+    if len({p.absolute() for p in outputs}) < len(outputs):
+        raise InputError("--out, --bedgraph and --gene-motif-tsv must be different paths")
+    check_output(out, IMPORTANCE_KIND, inputs)
+    if bedgraph is not None:
+        check_output(bedgraph, BEDGRAPH_FOLDER_KIND, inputs)
     predictor = load_model(run)
+    motif_kind = gene_motif_kind(list(predictor.hparams["feature_names"]))
+    if gene_motif_tsv is not None:
+        check_output(gene_motif_tsv, motif_kind, inputs)
     opened = open_store(store)
     results = []
     for name in dict.fromkeys(cell_type):
@@ -103,15 +128,16 @@ def interpret(
             )
     write_importance(out, results, predictor.source, opened)
     if gene_motif_tsv is not None:
-        _write_tsv(results[0].gene_motif().reset_index(), gene_motif_tsv)
+        _write_tsv(results[0].gene_motif().reset_index(), gene_motif_tsv, motif_kind)
     if bedgraph is not None:
-        for result in results:
-            present = [
-                g
-                for g in wanted
-                if g in set(result.genes["gene_id"]) | set(result.genes["gene_name"])
-            ]
-            write_bedgraphs(bedgraph, result, opened, present)
+        with removed_on_failure(bedgraph):
+            for result in results:
+                present = [
+                    g
+                    for g in wanted
+                    if g in set(result.genes["gene_id"]) | set(result.genes["gene_name"])
+                ]
+                write_bedgraphs(bedgraph, result, opened, present)
     typer.echo(f"{sum(len(r.targets) for r in results)} TSS targets -> {out}")
 
 
@@ -126,9 +152,13 @@ def links(
     device: Device = None,
 ) -> None:
     """Enhancer-gene link scores for every gene and region of its window (a TSV)."""
+    from getx.interpret.links import OUTPUT_KIND
     from getx.interpret.links import links as run_links
+    from getx.io.files import check_output
     from getx.train.predict import load_model
 
+    _check_batch(batch_size)
+    check_output(out, OUTPUT_KIND, inputs=[run, store, genes_file])
     with _bar(f"region knock-outs in {cell_type}") as progress:
         table = run_links(
             load_model(run),
@@ -139,7 +169,7 @@ def links(
             device,
             progress,
         )
-    _write_tsv(table, out)
+    _write_tsv(table, out, OUTPUT_KIND)
     typer.echo(f"{len(table)} region-gene pairs -> {out}")
 
 
@@ -167,19 +197,24 @@ def perturb(
     device: Device = None,
 ) -> None:
     """Knock out regions, knock out or overexpress a TF: predicted change per affected gene."""
-    from getx.errors import InputError
+    from getx.errors import InputError, check_range
     from getx.interpret.context import cell_type_context
     from getx.interpret.perturb import (
+        OUTPUT_KIND,
         knock_out_regions,
         motif_columns,
         perturbation_effects,
         regions_in_bed,
         scale_motifs,
     )
+    from getx.io.files import check_output
     from getx.train.predict import load_model
 
     if (regions is None) == (not tf and not motif):
         raise InputError("give either --regions BED or --tf / --motif")
+    check_range("--scale", scale, 0)
+    _check_batch(batch_size)
+    check_output(out, OUTPUT_KIND, inputs=[run, store, regions, genes_file])
     context = cell_type_context(load_model(run), store, cell_type, _gene_list(genes, genes_file))
     if regions is not None:
         edited = knock_out_regions(context.inputs, regions_in_bed(context.store, regions))
@@ -188,7 +223,7 @@ def perturb(
         edited = scale_motifs(context.inputs, columns, scale)
     with _bar(f"re-running {cell_type}") as progress:
         table = perturbation_effects(context, edited, batch_size, device, progress=progress)
-    _write_tsv(table, out)
+    _write_tsv(table, out, OUTPUT_KIND)
     typer.echo(f"{len(table)} affected gene rows -> {out}")
 
 
@@ -215,10 +250,13 @@ def variants(
     """Score variants: rescan their region's motifs, re-run the model for every gene nearby."""
     from getx.errors import InputError
     from getx.interpret.context import cell_type_context
-    from getx.interpret.variants import read_variants, variant_effects
+    from getx.interpret.variants import OUTPUT_KIND, read_variants, variant_effects
+    from getx.io.files import check_output
     from getx.io.genome import open_genome
     from getx.train.predict import load_model
 
+    _check_batch(batch_size)
+    check_output(out, OUTPUT_KIND, inputs=[run, store, variant_file, genome])
     context = cell_type_context(load_model(run), store, cell_type)
     table = read_variants(variant_file)
     genome_path = genome or context.store.attrs.get("genome")
@@ -237,7 +275,7 @@ def variants(
             batch_size,
             device,
         )
-    _write_tsv(result, out)
+    _write_tsv(result, out, OUTPUT_KIND)
     typer.echo(f"{len(result)} variant-gene rows -> {out}")
 
 
@@ -269,9 +307,26 @@ def network_build(
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
 ) -> None:
     """DirectLiNGAM over bootstrap runs -> a cause -> effect motif graph (GraphML or JSON)."""
+    from getx.errors import InputError, check_range
     from getx.interpret.importance import read_importance
-    from getx.interpret.network import causal_network, write_network
+    from getx.interpret.network import (
+        EDGES_KIND,
+        NETWORK_KIND,
+        causal_network,
+        network_path,
+        write_network,
+    )
+    from getx.io.files import check_output
 
+    check_range("--runs", runs, 1)
+    check_range("--top-motifs", top_motifs, 0)
+    check_range("--min-stability", min_stability, 0, 1)
+    check_range("--seed", seed, 0, 2**32 - 1)
+    check_output(network_path(out), NETWORK_KIND, inputs=[importance_store])
+    if edges_tsv is not None:
+        if edges_tsv.absolute() == out.absolute():
+            raise InputError("--edges-tsv must differ from --out", edges_tsv)
+        check_output(edges_tsv, EDGES_KIND, inputs=[importance_store])
     result = read_importance(importance_store, cell_type)
     with _bar(f"DirectLiNGAM runs in {result.cell_type}") as progress:
         net = causal_network(
@@ -285,7 +340,7 @@ def network_build(
     graph = net.graph(min_stability=min_stability)
     write_network(graph, out)
     if edges_tsv is not None:
-        _write_tsv(net.edges(), edges_tsv)
+        _write_tsv(net.edges(), edges_tsv, EDGES_KIND)
     typer.echo(f"{graph.number_of_edges()} edges over {graph.number_of_nodes()} motifs -> {out}")
 
 

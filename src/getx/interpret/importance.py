@@ -31,12 +31,24 @@ import pandas as pd
 
 from getx.errors import InputError
 from getx.interpret.context import CellTypeContext, Progress, Targets, cell_type_context, gradients
-from getx.io.files import atomic_output
+from getx.io.checked_zarr import array_manifest, open_checked
+from getx.io.files import atomic_output, folder_of, table_kind, text_kind, zarr_kind
 
 log = logging.getLogger(__name__)
 
 FORMAT = "getx-importance"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the ``arrays`` manifest (getx.io.checked_zarr)
+IMPORTANCE_KIND = zarr_kind("importance store", FORMAT)
+BEDGRAPH_KIND = text_kind("importance bedGraph", "track type=bedGraph", "getx region importance")
+BEDGRAPH_FOLDER_KIND = folder_of("bedGraph folder", {"*": BEDGRAPH_KIND})
+
+
+def gene_motif_kind(feature_names: list[str]) -> Any:
+    """The gene x motif table of a model with these motif features (``getx interpret
+    --gene-motif-tsv``)."""
+    return table_kind("gene x motif table", ["gene_id", *feature_names])
+
+
 _IMPORTANCE_ARRAYS = ("region", "region_signed", "accessibility", "motif", "motif_abs")
 
 
@@ -175,7 +187,8 @@ def write_importance(
     path: str | Path, results: list[Importance], run: str | Path, store: Any
 ) -> Path:
     """Write the importance of one or more cell types to a zarr v3 store at ``path``, atomically
-    replacing whatever was there (never appending); ``run`` is the checkpoint they came from."""
+    replacing an earlier importance store there (never appending; anything else is refused);
+    ``run`` is the checkpoint they came from."""
     import zarr
 
     import getx
@@ -183,7 +196,7 @@ def write_importance(
     if not results:
         raise InputError("nothing to write: no cell type was interpreted")
     path = Path(path)
-    with atomic_output(path) as tmp:
+    with atomic_output(path, IMPORTANCE_KIND) as tmp:
         root = zarr.open_group(tmp, mode="w", zarr_format=3)
         root.attrs.update(
             {
@@ -221,28 +234,18 @@ def write_importance(
             motif = group.create_group("gene_motif")
             _array(motif, "gene_id", matrix.index.to_numpy().astype(str))
             _array(motif, "values", matrix.to_numpy(np.float32))
+        root.attrs["arrays"] = array_manifest(tmp)
     log.info("importance of %d cell type(s) written to %s", len(results), path)
     return path
 
 
-def _strings(array: Any) -> np.ndarray:
-    return np.asarray(array[:].tolist(), dtype=object)
-
-
 def read_importance(path: str | Path, cell_type: str | None = None) -> Importance:
     """One cell type (default: the only one) of a store written by :func:`write_importance`."""
-    import zarr
-
-    path = Path(path)
-    if not (path / "zarr.json").exists():
-        raise InputError("not an importance store (no zarr.json); run `getx interpret`", path)
-    root = zarr.open_group(path, mode="r")
-    attrs = dict(root.attrs)
-    if attrs.get("format") != FORMAT:
-        raise InputError(f"not an importance store (format {attrs.get('format')!r})", path)
-    if attrs.get("schema_version") != SCHEMA_VERSION:
-        raise InputError(f"importance schema {attrs.get('schema_version')} is not 1", path)
-    cell_types = list(attrs["cell_types"])
+    store = open_checked(
+        path, "importance store", FORMAT, SCHEMA_VERSION, "run `getx interpret` again"
+    )
+    attrs = store.attrs
+    cell_types = list(attrs.get("cell_types") or [])
     if cell_type is None:
         if len(cell_types) != 1:
             raise InputError(f"several cell types ({', '.join(cell_types)}): name one", path)
@@ -253,26 +256,32 @@ def read_importance(path: str | Path, cell_type: str | None = None) -> Importanc
             f"{', '.join(cell_types)})",
             path,
         )
-    group = root[f"cell_types/{cell_type}"]
-    t, g = group["targets"], group["genes"]
+    prefix = f"cell_types/{cell_type}/"
+    parts = {
+        "targets": ("region", "strand", "window", "focus", "predicted"),
+        "genes": ("gene_id", "gene_name", "strand", "region", "target"),
+        "importance": _IMPORTANCE_ARRAYS,
+    }
+    store.require([f"{prefix}{group}/{name}" for group, names in parts.items() for name in names])
+
+    def read(group: str, name: str) -> np.ndarray:
+        return np.asarray(store.read(f"{prefix}{group}/{name}"))
+
     genes = pd.DataFrame(
         {
-            "gene_id": _strings(g["gene_id"]),
-            "gene_name": _strings(g["gene_name"]),
-            "strand": np.where(np.asarray(g["strand"][:]) == 1, "-", "+"),
-            "region": np.asarray(g["region"][:]),
-            "target": np.asarray(g["target"][:]),
+            "gene_id": store.read_strings(f"{prefix}genes/gene_id"),
+            "gene_name": store.read_strings(f"{prefix}genes/gene_name"),
+            "strand": np.where(read("genes", "strand") == 1, "-", "+"),
+            "region": read("genes", "region"),
+            "target": read("genes", "target"),
         }
     )
-    targets = Targets(
-        np.asarray(t["region"][:]),
-        np.asarray(t["strand"][:]),
-        np.asarray(t["window"][:]),
-        np.asarray(t["focus"][:]),
+    targets = Targets(*(read("targets", name) for name in ("region", "strand", "window", "focus")))
+    arrays = {name: read("importance", name) for name in _IMPORTANCE_ARRAYS}
+    predicted = read("targets", "predicted")
+    return Importance(
+        cell_type, list(attrs.get("feature_names", [])), genes, targets, predicted, **arrays
     )
-    arrays = {name: np.asarray(group["importance"][name][:]) for name in _IMPORTANCE_ARRAYS}
-    predicted = np.asarray(t["predicted"][:])
-    return Importance(cell_type, list(attrs["feature_names"]), genes, targets, predicted, **arrays)
 
 
 def write_bedgraphs(
@@ -299,7 +308,7 @@ def write_bedgraphs(
         body = table[["chrom", "start", "end", "importance"]].to_csv(
             sep="\t", header=False, index=False, float_format="%.6g"
         )
-        with atomic_output(path) as tmp:
+        with atomic_output(path, BEDGRAPH_KIND) as tmp:
             Path(tmp).write_text(header + body)
         paths.append(path)
     return paths

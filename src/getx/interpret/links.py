@@ -34,6 +34,7 @@ import pandas as pd
 
 from getx.interpret.context import CellTypeContext, Progress, cell_type_context, forward
 from getx.interpret.importance import Importance, importance_of
+from getx.io.files import table_kind
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ COLUMNS = [
     "score",
 ]
 DEFAULT_SCORE = "get_abc"
+OUTPUT_KIND = table_kind("links table", COLUMNS)
 
 
 @dataclass(frozen=True)

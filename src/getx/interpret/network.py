@@ -24,9 +24,11 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import atomic_output
+from getx.io.files import OutputKind, atomic_output, read_json_object, table_kind
 
 log = logging.getLogger(__name__)
+
+EDGE_COLUMNS = ["cause", "effect", "weight", "stability"]
 
 RELATIONS = ("parents", "children", "neighbours")
 # Motifs in the network by default: the most important ones. DirectLiNGAM costs ~ genes x
@@ -55,7 +57,8 @@ class MotifNetwork:
                 "effect": np.asarray(self.motifs, dtype=object)[effect],
                 "weight": self.weight[effect, cause],
                 "stability": self.stability[effect, cause],
-            }
+            },
+            columns=EDGE_COLUMNS,
         )
         order = np.lexsort((-np.abs(table["weight"].to_numpy()), -table["stability"].to_numpy()))
         return table.iloc[order].reset_index(drop=True)
@@ -127,19 +130,43 @@ def causal_network(
     return MotifNetwork(motifs, total / runs, kept / runs, runs, cell_type)
 
 
+def _is_network(path: Path) -> bool:
+    """A network written by :func:`write_network`: its graph holds ``min_stability``."""
+    if path.suffix == ".json":
+        graph = (read_json_object(path) or {}).get("graph")
+        return isinstance(graph, dict) and "min_stability" in graph
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1 << 16)
+    except OSError:
+        return False
+    return b"<graphml" in head and b'attr.name="min_stability"' in head
+
+
+NETWORK_KIND = OutputKind("motif network", recognise=_is_network)
+EDGES_KIND = table_kind("edge table", EDGE_COLUMNS)
+
+
+def network_path(path: str | Path) -> Path:
+    """``path`` checked for a network file's suffix (.graphml or .json)."""
+    path = Path(path)
+    if path.suffix not in (".graphml", ".json"):
+        raise InputError("network file must end in .graphml or .json", path)
+    return path
+
+
 def write_network(graph: Any, path: str | Path) -> Path:
-    """Write ``graph`` as GraphML (``.graphml``) or node-link JSON (``.json``), atomically."""
+    """Write ``graph`` as GraphML (``.graphml``) or node-link JSON (``.json``), atomically,
+    replacing only an earlier network file."""
     import networkx as nx
 
-    path = Path(path)
-    with atomic_output(path) as tmp:
+    path = network_path(path)
+    with atomic_output(path, NETWORK_KIND) as tmp:
         if path.suffix == ".graphml":
             nx.write_graphml(graph, tmp)
-        elif path.suffix == ".json":
+        else:
             data = nx.node_link_data(graph, edges="edges")
             Path(tmp).write_text(json.dumps(data, indent=1))
-        else:
-            raise InputError("network file must end in .graphml or .json", path)
     return path
 
 

@@ -21,6 +21,7 @@ import pandas as pd
 
 from getx.errors import InputError
 from getx.interpret.context import CellTypeContext, Progress, Targets, forward, gradients
+from getx.io.files import table_kind
 from getx.train.predict import COLUMNS as PREDICTION_COLUMNS
 
 # Prediction's columns (getx.train.predict.COLUMNS) without "observed", then the effect.
@@ -29,6 +30,7 @@ COLUMNS = [c for c in PREDICTION_COLUMNS if c != "observed"] + [
     "change",
     "first_order",
 ]
+OUTPUT_KIND = table_kind("perturbation table", COLUMNS)
 
 
 def knock_out_regions(inputs: Any, rows: np.ndarray) -> Any:

@@ -25,7 +25,7 @@ import pandas as pd
 from getx.errors import InputError
 from getx.interpret.context import CellTypeContext
 from getx.interpret.perturb import perturbation_effects
-from getx.io.files import open_text
+from getx.io.files import open_text, table_kind
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ def read_variants(path: str | Path) -> pd.DataFrame:
         raise InputError("variant file not found", path)
     with open_text(path) as handle:
         first = handle.readline()
+    if not first.strip():
+        raise InputError("empty file (or a blank first line)", path)
     table = _read_vcf(path) if first.startswith("##fileformat=VCF") else _read_table(path)
     if table.empty:
         raise InputError("no variants in the file", path)
@@ -53,7 +55,14 @@ def read_variants(path: str | Path) -> pd.DataFrame:
 def _read_vcf(path: Path) -> pd.DataFrame:
     import pysam
 
+    with open(path, "rb") as raw:
+        if raw.read(3) == b"\xef\xbb\xbf":
+            raise InputError(
+                "starts with a byte-order mark, which VCF readers refuse: save it without one",
+                path,
+            )
     rows, skipped = [], 0
+    verbosity = pysam.set_verbosity(0)  # htslib's own stderr lines ("no index file") stay out
     try:
         with pysam.VariantFile(str(path)) as vcf:
             for record in vcf:
@@ -63,7 +72,9 @@ def _read_vcf(path: Path) -> pd.DataFrame:
                         continue
                     rows.append((record.chrom, record.pos, record.id or "", record.ref, alt, 0))
     except (ValueError, OSError) as error:
-        raise InputError(f"cannot read the VCF: {error}", path) from error
+        raise InputError(f"cannot read the VCF: {error}", path) from None
+    finally:
+        pysam.set_verbosity(verbosity)
     if skipped:
         log.warning("%s: %d symbolic or missing alleles skipped", path, skipped)
     table = pd.DataFrame(rows, columns=VARIANT_COLUMNS)
@@ -89,14 +100,12 @@ def _read_table(path: Path) -> pd.DataFrame:
             continue
         fields = line.split("\t")
         if len(fields) < len(header):
-            raise InputError(
-                f"line {number}: {len(fields)} columns, header has {len(header)}", path
-            )
+            raise InputError(f"{len(fields)} columns, header has {len(header)}", path, number)
         try:
             pos = int(fields[index["pos"]])
         except ValueError:
             raise InputError(
-                f"line {number}: pos {fields[index['pos']]!r} is not an integer", path
+                f"pos {fields[index['pos']]!r} is not an integer", path, number
             ) from None
         ident = fields[index["id"]] if "id" in index else ""
         for alt in fields[index["alt"]].split(","):
@@ -108,12 +117,13 @@ def _checked(table: pd.DataFrame, path: Path) -> pd.DataFrame:
     table["ref"] = table["ref"].str.upper()
     table["alt"] = table["alt"].str.upper()
     for row in table.itertuples():
-        where = f"line {row.source_line}: " if row.source_line else f"{row.chrom}:{row.pos}: "
+        where = "" if row.source_line else f"{row.chrom}:{row.pos}: "
+        line = row.source_line or None
         if row.pos < 1:
-            raise InputError(f"{where}pos {row.pos} must be 1 or more (VCF is 1-based)", path)
+            raise InputError(f"{where}pos {row.pos} must be 1 or more (VCF is 1-based)", path, line)
         for name, allele in (("ref", row.ref), ("alt", row.alt)):
             if not allele or set(allele) - _BASES:
-                raise InputError(f"{where}{name} {allele!r} is not a DNA sequence", path)
+                raise InputError(f"{where}{name} {allele!r} is not a DNA sequence", path, line)
     return table
 
 
@@ -189,6 +199,7 @@ def variant_effects(
     """One row per (variant in a region, gene whose window holds it): the change in predicted
     expression, its first-order estimate and the motif features that changed (see module doc).
     ``genome``: an open genome; ``motifs``: the store's motif set (a spec or a MotifSet)."""
+    from getx.io.genome import chrom_mapping, log_renamed
     from getx.io.intervals import IntervalIndex
     from getx.motifs import region_features
 
@@ -202,6 +213,13 @@ def variant_effects(
     rows = []
     outside = 0
     index = IntervalIndex(store.regions)
+    spelling = chrom_mapping(
+        variants["chrom"].astype(str).unique(), store.regions["chrom"].unique()
+    )
+    log_renamed(spelling, source, "the store's")
+    variants = variants.assign(
+        chrom=variants["chrom"].astype(str).map(lambda c: spelling.get(c, c))
+    )
     for v in variants.itertuples(index=False):
         start = v.pos - 1
         _, hits = index.overlaps(str(v.chrom), np.array([start]), np.array([start + len(v.ref)]))
@@ -213,8 +231,7 @@ def variant_effects(
         if found != v.ref:
             message = f"ref {v.ref} does not match the genome ({found}) at {v.chrom}:{v.pos}"
             if on_mismatch == "error":
-                where = f"line {v.source_line}: " if v.source_line else ""
-                raise InputError(f"{where}{label}: {message}", source)
+                raise InputError(f"{label}: {message}", source, v.source_line or None)
             rows.append({"variant": label, "chrom": v.chrom, "pos": v.pos, "ref": v.ref,
                          "alt": v.alt, "status": message})  # fmt: skip
             continue
@@ -270,3 +287,4 @@ RESULT_COLUMNS = [
     "motifs_changed",
     "status",
 ]
+OUTPUT_KIND = table_kind("variant effect table", RESULT_COLUMNS)

@@ -23,9 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from getx.errors import InputError
+from getx.errors import InputError, examples
 from getx.io.cells import CellTypes, cell_type_codes, cell_type_indicator, cell_type_mapping
-from getx.io.files import compression, open_text, read_string_table
+from getx.io.files import open_text, read_string_table
+from getx.io.genome import chrom_mapping, log_renamed
 from getx.io.h5ad import read_h5ad
 from getx.io.intervals import IntervalIndex
 
@@ -90,17 +91,23 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
     n_peaks = len(peaks)
     out = np.zeros(n_peaks, dtype=np.float64)
     if raw.empty:
-        log.warning("%s: no intervals", path)
-        return out
+        raise InputError("no intervals (the file has no data lines)", path)
     blank = raw.isna().all(axis=1).to_numpy()
     raw = raw.loc[~blank]
     lines = np.flatnonzero(~blank) + n_header + 1
+    if raw.empty:
+        raise InputError("no intervals (only blank lines)", path)
     if raw.shape[1] < 4:
         raise InputError(
             f"expected at least 4 columns (chrom, start, end, value), found {raw.shape[1]}",
             path,
             int(lines[0]),
         )
+    if _is_header(raw.iloc[0]):
+        log.info("%s: line %d taken as a header", path, int(lines[0]))
+        raw, lines = raw.iloc[1:], lines[1:]
+        if raw.empty:
+            raise InputError("no intervals (the file has a header only)", path)
     if column is None:
         first = raw.iloc[0]
         numeric = [j for j in range(3, raw.shape[1]) if _is_number(first.iloc[j])]
@@ -110,7 +117,11 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
             )
         column = numeric[-1]
     elif not 0 <= column < raw.shape[1] or column < 3:
-        raise InputError(f"value column {column} is not one of columns 3..{raw.shape[1] - 1}", path)
+        raise InputError(
+            f"value column {column + 1} is not one of columns 4..{raw.shape[1]} (chrom, start "
+            "and end are columns 1-3)",
+            path,
+        )
 
     chrom = raw[0].to_numpy(dtype=object)
     bad = pd.isna(chrom)
@@ -132,18 +143,28 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
     if bad.any():
         i = _first_bad(bad)
         raise InputError(
-            f"value {text.iloc[i]!r} in column {column} is not a finite number", path, int(lines[i])
+            f"value {text.iloc[i]!r} in column {column + 1} is not a finite number",
+            path,
+            int(lines[i]),
         )
 
-    chrom = chrom.astype(str)
-    known = np.isin(chrom, peaks["chrom"].astype(str).unique())
+    chrom = _on_peak_chroms(chrom.astype(str), peaks, path)
+    known = chrom != ""
+    if not known.any():
+        raise InputError(
+            f"none of the {len(chrom):,} intervals lies on the peaks' chromosomes "
+            f"({examples(peaks['chrom'].unique())}); this file has "
+            f"{examples(np.unique(raw[0].astype(str)))}: other chromosome names, or another "
+            "genome?",
+            path,
+        )
     if not known.all():
         log.info(
             "%s: ignored %d interval(s) (value sum %g) on chromosomes absent from the peaks: %s",
             path,
             int((~known).sum()),
             values[~known].sum(),
-            sorted(set(chrom[~known]))[:5],
+            examples(np.unique(raw[0].astype(str).to_numpy()[~known])),
         )
     chrom, start, end, values = chrom[known], start[known], end[known], values[known]
 
@@ -155,9 +176,9 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
     exact = peak_rows >= 0
     np.add.at(out, peak_rows[exact], values[exact])
     rest = ~exact
+    n_pairs = 0
     if rest.any():
         index = IntervalIndex(peaks)
-        n_pairs = 0
         for name in np.unique(chrom[rest]):
             sel = np.flatnonzero(rest & (chrom == name))
             q, rows = index.overlaps(name, start[sel], end[sel])
@@ -171,7 +192,28 @@ def counts_from_bed(path: str | Path, peaks: pd.DataFrame, column: int | None = 
             int(rest.sum()),
             n_pairs,
         )
+    if not exact.any() and n_pairs == 0:
+        raise InputError(
+            f"none of the {len(chrom):,} intervals on the peaks' chromosomes overlaps a peak: "
+            "coordinates of another genome build?",
+            path,
+        )
     return out
+
+
+def _on_peak_chroms(chrom: np.ndarray, peaks: pd.DataFrame, source: Path) -> np.ndarray:
+    """``chrom`` spelled as the peaks spell it ('' where the peaks have no such chromosome);
+    a renaming (``1`` -> ``chr1``) is logged once, naming ``source``."""
+    names, codes = np.unique(chrom, return_inverse=True)
+    mapping = chrom_mapping(names, peaks["chrom"].astype(str).unique())
+    log_renamed(mapping, source, "the peaks'")
+    spelled = np.array([mapping.get(name, "") for name in names], dtype=object)
+    return spelled[codes.reshape(-1)] if len(chrom) else chrom.astype(object)
+
+
+def _is_header(row: pd.Series) -> bool:
+    """A first line whose start and end are both words (``chrom start end count``)."""
+    return not _is_number(row.iloc[1]) and not _is_number(row.iloc[2])
 
 
 def _is_number(text: object) -> bool:
@@ -219,18 +261,20 @@ def counts_from_fragments(
     n_unknown = n_total = n_other_chrom = 0
     n_header = _count_header_lines(path)
     line0 = n_header + 1
-    reader = pd.read_csv(
-        path,
-        sep="\t",
-        header=None,
-        skiprows=n_header,
-        usecols=[0, 1, 2, 3],
-        dtype={0: str, 3: str},
-        skip_blank_lines=False,
-        chunksize=chunksize,
-        compression=compression(path),
-    )
+    peak_chroms = peaks["chrom"].astype(str).unique()
+    spelling: dict[str, str] = {}  # fragment chromosome -> the peaks' name ('' for none)
+    handle = open_text(path)
     try:
+        reader = pd.read_csv(
+            handle,
+            sep="\t",
+            header=None,
+            skiprows=n_header,
+            usecols=[0, 1, 2, 3],
+            dtype={0: str, 3: str},
+            skip_blank_lines=False,
+            chunksize=chunksize,
+        )
         for chunk in reader:
             lines = np.arange(len(chunk)) + line0
             line0 += len(chunk)
@@ -257,24 +301,41 @@ def counts_from_fragments(
             ct = np.where(known, barcode_ct[codes], -1)
             fragments_per_ct += np.bincount(ct[known], minlength=n_ct)
             chrom_code, chrom_names = pd.factorize(chunk[0])
-            for k, name in enumerate(chrom_names):
+            new = [str(name) for name in chrom_names if str(name) not in spelling]
+            if new:
+                found = chrom_mapping(new, peak_chroms)
+                spelling.update({name: found.get(name, "") for name in new})
+            for k, raw_name in enumerate(chrom_names):
                 sel = known & (chrom_code == k)
                 if not sel.any():
                     continue
-                if name not in index:
+                name = spelling[str(raw_name)]
+                if not name:
                     n_other_chrom += int(sel.sum())
                     continue
                 pos = np.concatenate([start[sel], end[sel] - 1])
                 cts = np.concatenate([ct[sel], ct[sel]])
                 q, rows = index.overlaps(name, pos, pos + 1)
                 counts += np.bincount(rows * n_ct + cts[q], minlength=n_peaks * n_ct)
+    except pd.errors.EmptyDataError:
+        pass
     except (pd.errors.ParserError, ValueError) as err:
         if isinstance(err, InputError):
             raise
         raise InputError(f"malformed fragments file: {err}", path) from None
+    finally:
+        handle.close()
 
     if n_total == 0:
         raise InputError("no fragments", path)
+    log_renamed({k: v for k, v in spelling.items() if v}, path, "the peaks'")
+    if n_other_chrom == n_total - n_unknown and n_other_chrom:
+        raise InputError(
+            f"none of the fragments of listed barcodes lies on the peaks' chromosomes "
+            f"({examples(peak_chroms)}); this file has "
+            f"{examples([k for k, v in spelling.items() if not v])}: other chromosome names?",
+            path,
+        )
     log.info(
         "%s: %d fragments; %d (%.1f%%) from barcodes not in the cell-type table were ignored",
         path,
@@ -332,7 +393,11 @@ def parse_peak_name(name: str) -> tuple[str, int, int] | None:
     return m.group(1), int(m.group(2)), int(m.group(3))
 
 
-def _peak_name_keys(names: pd.Index) -> tuple[pd.Index, int]:
+def _peak_name_keys(
+    names: pd.Index, spelling: dict[str, str] | None = None
+) -> tuple[pd.Index, int]:
+    """``chrom:start-end`` keys of peak names (None where a name does not parse), with the
+    chromosome respelled through ``spelling``, and how many did not parse."""
     keys, n_bad = [], 0
     for name in names:
         parsed = parse_peak_name(name)
@@ -340,7 +405,8 @@ def _peak_name_keys(names: pd.Index) -> tuple[pd.Index, int]:
             n_bad += 1
             keys.append(None)
         else:
-            keys.append(f"{parsed[0]}:{parsed[1]}-{parsed[2]}")
+            chrom = spelling.get(parsed[0], parsed[0]) if spelling else parsed[0]
+            keys.append(f"{chrom}:{parsed[1]}-{parsed[2]}")
     return pd.Index(keys, dtype=object), n_bad
 
 
@@ -372,6 +438,13 @@ def counts_from_h5ad(path: str | Path, cell_type_column: str, peaks: pd.DataFram
         )
     if X is None:
         raise InputError("AnnData has no X matrix", path)
+    names_on_side = adata.var_names if side == "var" else adata.obs_names
+    parsed = [parse_peak_name(name) for name in names_on_side]
+    spelling = chrom_mapping(
+        {p[0] for p in parsed if p is not None}, peaks["chrom"].astype(str).unique()
+    )
+    log_renamed(spelling, path, "the peaks'")
+    keys, _ = _peak_name_keys(names_on_side, spelling)
     # X: cells x features (features = the peak side)
     names, ct = cell_type_codes(labels)
     if (ct < 0).any():
@@ -442,20 +515,19 @@ def normalise_accessibility(
     elif isinstance(counts, pd.Series):
         names = [str(name if name is not None else counts.name)]
     else:
-        names = None
+        names = None if name is None else [str(name)]
     arr = np.asarray(counts, dtype=np.float64)
     one = arr.ndim == 1
     if one:
         arr = arr[:, None]
-        names = names or [str(name) if name is not None else "cell type 0"]
     elif arr.ndim != 2:
         raise InputError(f"counts must be 1-D or 2-D, got shape {arr.shape}")
-    names = names or [f"cell type {j}" for j in range(arr.shape[1])]
+    names = names or [str(j) for j in range(arr.shape[1])]
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
         i, j = np.argwhere(bad)[0]
         raise InputError(
-            f"cell type {names[j]}: count {arr[i, j]} at peak {i} is negative or not finite"
+            f"cell type {names[j]}: count {arr[i, j]} at peak {i + 1} is negative or not finite"
         )
     total = arr.sum(axis=0)
     if (total <= 0).any():

@@ -262,6 +262,8 @@ _ALIASES = {
 
 
 def _is_arrow(path: Path) -> bool:
+    if path.is_dir():
+        raise InputError("is a folder, not an annotation file", path=path)
     with open(path, "rb") as handle:
         return handle.read(6) == b"ARROW1"
 
@@ -302,7 +304,12 @@ def read_tss_table(
             with open_text(path) as handle:
                 first = handle.readline()
             sep = "\t" if "\t" in first else ","
-            table = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+            with open_text(path) as handle:
+                table = pd.read_csv(handle, sep=sep, dtype=str, keep_default_na=False)
+    except InputError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise InputError("TSS table is empty", path=path) from None
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"cannot read TSS table: {exc}", path=path) from exc
     lower = {c.lower(): c for c in table.columns}

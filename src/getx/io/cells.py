@@ -45,6 +45,52 @@ _CELL_TYPE_HEADERS = {
 CellTypes = Mapping[str, str] | pd.Series | str | Path
 
 
+def check_cell_type_name(name: object, source: str | Path | None = None) -> str:
+    """``name`` if it can name a cell type, else an :class:`InputError` naming the value.
+
+    A cell type names a group of the store and a column of every output: it must be
+    non-blank, without leading or trailing whitespace, without ``/`` or ``\\``, control
+    characters (a newline, a tab), and must not start with ``.`` or ``__`` (zarr reserves
+    those). ``source`` (the file or option it came from) goes into the message.
+    """
+    text = str(name)
+    problem = None
+    if not text.strip():
+        problem = "is blank"
+    elif text != text.strip():
+        problem = "has leading or trailing whitespace"
+    elif any(c in text for c in "/\\"):
+        problem = "contains '/' or '\\'"
+    elif any(ord(c) < 32 or ord(c) == 127 for c in text):
+        problem = "contains a control character (a newline or tab?)"
+    elif text.startswith((".", "__")):
+        problem = "starts with '.' or '__'"
+    if problem is not None:
+        given = f" ({source})" if source is not None else ""
+        raise InputError(f"cell type name {text!r}{given} {problem}")
+    return text
+
+
+def cell_type_pairs(values: list[str] | None, option: str) -> dict[str, Path]:
+    """``CELLTYPE=PATH`` strings (a repeated command-line option) -> {cell type: path}.
+
+    Each name is checked (:func:`check_cell_type_name`); a cell type given twice, or a value
+    without ``=`` or without a path, is an :class:`InputError` naming the option and value.
+    """
+    result: dict[str, Path] = {}
+    for value in values or []:
+        name, sep, path = value.partition("=")
+        if not sep or not path.strip():
+            raise InputError(f"{option}: expected CELLTYPE=PATH, got {value!r}")
+        check_cell_type_name(name, option)
+        if name in result:
+            raise InputError(
+                f"{option}: cell type {name!r} is given twice ({result[name]} and {path})"
+            )
+        result[name] = Path(path)
+    return result
+
+
 def read_cell_type_table(path: str | Path) -> pd.Series:
     """A 2-column barcode, cell_type table (TSV or CSV, gz ok) -> Series barcode -> cell type.
 
@@ -72,6 +118,8 @@ def read_cell_type_table(path: str | Path) -> pd.Series:
         )
     barcodes = table.iloc[:, 0].str.strip().to_numpy()
     cell_types = table.iloc[:, 1].str.strip().to_numpy()
+    for name, first in zip(*np.unique(cell_types, return_index=True), strict=True):
+        check_cell_type_name(name, f"{path}, line {int(lines[first])}")
     series = pd.Series(cell_types, index=pd.Index(barcodes, name="barcode"), name="cell_type")
     dup = series.index.duplicated(keep="first")
     if dup.any():

@@ -20,15 +20,25 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
 from getx.io.cells import CellTypes, cell_type_codes, cell_type_indicator, cell_type_mapping
-from getx.io.files import compression, is_gzipped, open_text, read_string_table, sniff_separator
+from getx.io.files import (
+    TextInput,
+    is_gzipped,
+    open_text,
+    read_string_table,
+    sniff_separator,
+)
 from getx.io.gene_ids import strip_versions
 from getx.io.h5ad import read_h5ad
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +80,11 @@ def read_gene_table(
     the first other column). Versioned Ensembl ids are stripped of their version. Genes listed
     more than once keep their largest value (the values may already be log-scaled, so summing
     or averaging would be wrong; a duplicate is usually a second id mapping to the same name),
-    and the duplicates are logged. ``transform``: ``"none"`` (values as given, as GET used
-    them), ``"log10cpm"`` (log10(x / sum * 1e6 + 1)) or ``"log1p"`` (natural log(x + 1)).
+    and the duplicates are logged. A value that is not a finite number (NaN, inf, NA) or is
+    negative is an :class:`InputError` naming the line: GET reads non-negative expression
+    (log10(TPM + 1)), and a z-score or log ratio would be silently wrong. ``transform``:
+    ``"none"`` (values as given, as GET used them), ``"log10cpm"`` (log10(x / sum * 1e6 + 1))
+    or ``"log1p"`` (natural log(x + 1)).
     """
     path = Path(path)
     if transform not in ("none", "log10cpm", "log1p"):
@@ -79,6 +92,8 @@ def read_gene_table(
     sep = sniff_separator(path)
     table = read_string_table(path, sep=sep)
     columns = [str(c) for c in table.columns]
+    if not columns:
+        raise InputError("no header line with column names", path, 1)
     gene_column = gene_column or _pick_column(columns, _GENE_COLUMNS) or columns[0]
     if gene_column not in columns:
         raise InputError(f"no column {gene_column!r} (columns: {columns})", path, 1)
@@ -107,10 +122,14 @@ def read_gene_table(
             path,
             int(lines[i]),
         )
-    if transform != "none" and (values < 0).any():
+    if (values < 0).any():
         i = int(np.flatnonzero(values < 0)[0])
         raise InputError(
-            f"negative {value_column} {values[i]} cannot be log-transformed", path, int(lines[i])
+            f"{value_column} {table[value_column].iloc[i]} of gene {genes.iloc[i]} is negative: "
+            "expression must be 0 or more (TPM, counts or log10(TPM + 1); not z-scores or "
+            "log ratios)",
+            path,
+            int(lines[i]),
         )
     series = pd.Series(
         values,
@@ -303,18 +322,26 @@ def _read_text_matrix(
     n_cols = len(header)
     dtype = {0: str, **{j: np.float32 for j in range(1, n_cols)}}
     kwargs = dict(
-        sep=sep,
-        header=None,
-        skiprows=1,
-        dtype=dtype,
-        skip_blank_lines=False,
-        compression=compression(path),
-        na_filter=True,
+        sep=sep, header=None, skiprows=1, dtype=dtype, skip_blank_lines=False, na_filter=True
     )
+    with open_text(path) as handle:
+        return _sum_text_rows(path, handle, sep, barcodes, G, chunksize, kwargs)
+
+
+def _sum_text_rows(
+    path: Path,
+    handle: TextInput,
+    sep: str,
+    barcodes: list[str],
+    G: sp.csr_matrix,
+    chunksize: int,
+    kwargs: dict,
+) -> pd.DataFrame:
+    """Genes x cell types sums of a genes x cells text matrix read in chunks from ``handle``."""
     genes, sums = [], []
     rows_done = 0
     try:
-        reader = pd.read_csv(path, chunksize=chunksize, **kwargs)
+        reader = pd.read_csv(handle, chunksize=chunksize, **kwargs)
     except pd.errors.EmptyDataError:
         raise InputError("no genes (empty matrix)", path) from None
     while True:
@@ -322,9 +349,9 @@ def _read_text_matrix(
             chunk = next(reader)
         except StopIteration:
             break
-        except (
-            ValueError
-        ) as err:  # a non-numeric count: find its line by re-reading the chunk as text
+        except InputError:
+            raise
+        except ValueError as err:  # a non-numeric count: find its line by re-reading as text
             _raise_bad_cell(path, sep, rows_done, chunksize, err)
         lines = np.arange(len(chunk)) + rows_done + 2
         rows_done += len(chunk)
@@ -356,17 +383,17 @@ def _read_text_matrix(
 
 def _raise_bad_cell(path: Path, sep: str, rows_done: int, chunksize: int, err: Exception):
     try:
-        text = pd.read_csv(
-            path,
-            sep=sep,
-            header=None,
-            skiprows=1 + rows_done,
-            nrows=chunksize,
-            dtype=str,
-            skip_blank_lines=False,
-            keep_default_na=False,
-            compression=compression(path),
-        )
+        with open_text(path) as handle:
+            text = pd.read_csv(
+                handle,
+                sep=sep,
+                header=None,
+                skiprows=1 + rows_done,
+                nrows=chunksize,
+                dtype=str,
+                skip_blank_lines=False,
+                keep_default_na=False,
+            )
     except pd.errors.ParserError as perr:
         raise InputError(f"malformed matrix: {perr}", path) from None
     values = text.iloc[:, 1:]
@@ -404,14 +431,22 @@ def _read_h5ad(path: Path, grouping: _Grouping, *, layer=None, gene_ids=False) -
     codes = grouping.codes(adata.obs_names, labels)
     summed = grouping.indicator(codes).T @ X  # cell types x genes
     summed = summed.toarray() if sp.issparse(summed) else np.asarray(summed)
-    if (summed < 0).any():
-        raise InputError("negative counts", path)
+    _check_counts(summed, path)
     genes = adata.var_names
     if gene_ids and "gene_ids" in adata.var.columns:
         genes = pd.Index(adata.var["gene_ids"].astype(str))
     if len(genes) == 0:
         raise InputError("no genes (empty matrix)", path)
     return pd.DataFrame(summed.T.astype(np.float64), index=pd.Index(genes.astype(str)))
+
+
+def _check_counts(summed: np.ndarray, path: Path) -> None:
+    """Summed counts must be finite and non-negative (a NaN or a negative count in any cell
+    shows in its cell type's sum)."""
+    if not np.isfinite(summed).all():
+        raise InputError("counts include NaN or infinite values", path)
+    if (summed < 0).any():
+        raise InputError("negative counts", path)
 
 
 def _find(directory: Path, names: tuple[str, ...]) -> Path:
@@ -433,12 +468,15 @@ def _read_mtx_dir(path: Path, grouping: _Grouping, *, layer=None, gene_ids=False
     matrix_path = _find(path, ("matrix.mtx",))
     features_path = _find(path, ("features.tsv", "genes.tsv"))
     barcodes_path = _find(path, ("barcodes.tsv",))
-    features = pd.read_csv(
-        features_path, sep="\t", header=None, dtype=str, compression=compression(features_path)
-    )
-    barcodes = pd.read_csv(
-        barcodes_path, sep="\t", header=None, dtype=str, compression=compression(barcodes_path)
-    )[0]
+    features = read_string_table(features_path, sep="\t", header=None)
+    barcodes = read_string_table(barcodes_path, sep="\t", header=None)
+    for table, what in ((features, features_path), (barcodes, barcodes_path)):
+        if table.empty:
+            raise InputError("empty file", what)
+        blank = table[0].isna().to_numpy()
+        if blank.any():
+            raise InputError("missing name", what, int(np.flatnonzero(blank)[0]) + 1)
+    barcodes = barcodes[0]
     opener = gzip.open if is_gzipped(matrix_path) else open
     try:
         with opener(matrix_path, "rb") as handle:
@@ -502,8 +540,7 @@ def _sum_10x(path, grouping, X, ids, names, types, barcodes, gene_ids) -> pd.Dat
     codes = grouping.codes(barcodes)
     summed = X @ grouping.indicator(codes)
     summed = summed.toarray() if hasattr(summed, "toarray") else np.asarray(summed)
-    if (summed < 0).any():
-        raise InputError("negative counts", path)
+    _check_counts(summed, path)
     genes = ids if gene_ids else names
     return pd.DataFrame(summed.astype(np.float64), index=pd.Index(genes.astype(str)))
 

@@ -207,6 +207,40 @@ def _merge_overlaps(df: pd.DataFrame) -> pd.DataFrame:
     return merged.reset_index(drop=True)[list(df.columns)]
 
 
+def _resize(df: pd.DataFrame, width: int, sizes: dict | None, path: Path) -> pd.DataFrame:
+    """Peaks of ``width`` bp centred on their summit (narrowPeak) or midpoint, clipped at the
+    chromosome ends; where two resized neighbours overlap, both are cut at the midpoint between
+    their centres, so regions never overlap (both steps are logged)."""
+    centre = (df["start"] + df["end"]) // 2
+    has_summit = df["summit"] >= 0 if "summit" in df else pd.Series(False, index=df.index)
+    centre = centre.where(~has_summit, df.get("summit", centre))
+    n_mid = int((~has_summit).sum())
+    if n_mid == len(df):
+        log.info("%s: no summit column: peaks resized to %d bp around their centres", path, width)
+    elif n_mid:
+        log.info("%s: %d peaks without a summit resized around their centres", path, n_mid)
+    new_start = (centre - width // 2).clip(lower=0)
+    new_end = centre - width // 2 + width
+    if sizes is not None:
+        new_end = np.minimum(new_end, df["chrom"].map(sizes).astype(np.int64))
+    df = df.assign(start=new_start.astype(np.int64), end=new_end.astype(np.int64), _centre=centre)
+    df = sort_regions(df)
+    chrom = df["chrom"].to_numpy()
+    start, end, mid = (df[c].to_numpy().copy() for c in ("start", "end", "_centre"))
+    clash = np.flatnonzero((chrom[1:] == chrom[:-1]) & (start[1:] < end[:-1]))
+    if len(clash):
+        cut = (mid[clash] + mid[clash + 1] + 1) // 2
+        end[clash] = np.minimum(end[clash], cut)
+        start[clash + 1] = np.maximum(start[clash + 1], cut)
+        log.info(
+            "%s: %d pairs of resized peaks overlapped; each pair was cut at the midpoint between "
+            "their centres",
+            path,
+            len(clash),
+        )
+    return df.assign(start=start, end=end).drop(columns="_centre")
+
+
 def read_peaks(
     path: str | Path,
     chrom_sizes: Mapping[str, int] | Genome | str | Path | None = None,
@@ -229,7 +263,8 @@ def read_peaks(
     score and the top-scoring summit), "reject" (InputError at the first overlap) or "keep";
     finally, with ``width``, resize to that fixed width centred on the summit (narrowPeak) or the
     midpoint, truncated at the chromosome start (and end, when sizes are known). Resizing comes
-    after merging so every peak keeps the fixed width; resized neighbours may overlap.
+    after merging; resized neighbours that overlap are both cut at the midpoint between their
+    centres, so the result never overlaps.
     """
     path = Path(path)
     if duplicates not in ("merge", "reject", "keep"):
@@ -239,6 +274,8 @@ def read_peaks(
     sizes = _resolve_sizes(chrom_sizes)
     df = _parse(path)
     n_read = len(df)
+    if n_read == 0:
+        raise InputError("no peaks (the file has no data lines)", path)
 
     drop = {chrom_alias(c) for c in drop_chroms}
     keep = ~df["chrom"].map(chrom_alias).isin(drop)
@@ -307,22 +344,7 @@ def read_peaks(
             log.info("%s: merged %d overlapping/duplicate peaks", path, before - len(df))
 
     if width is not None and len(df):
-        centre = (df["start"] + df["end"]) // 2
-        if "summit" in df:
-            has = df["summit"] >= 0
-            centre = centre.where(~has, df["summit"])
-        new_start = centre - width // 2
-        new_end = new_start + width
-        new_start = new_start.clip(lower=0)
-        if sizes is not None:
-            new_end = np.minimum(new_end, df["chrom"].map(sizes).astype(np.int64))
-        df["start"] = new_start.astype(np.int64)
-        df["end"] = new_end.astype(np.int64)
-
-        df = sort_regions(df)
-        n_overlap = int(_overlaps(df).sum())
-        if n_overlap:
-            log.info("%s: %d resized peaks overlap their neighbour", path, n_overlap)
+        df = _resize(df, width, sizes, path)
 
     log.info("%s: %d peaks read, %d kept", path, n_read, len(df))
     return df.drop(columns="_line").reset_index(drop=True)

@@ -58,6 +58,36 @@ def translate_key(key: str) -> str:
     return key
 
 
+def read_checkpoint(path: str | Path) -> Any:
+    """The contents of a checkpoint file, read with ``torch.load(weights_only=True)``; any file
+    torch cannot read that way is refused with one :class:`InputError` naming it."""
+    import pickle
+    import warnings
+
+    import torch
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError("checkpoint file not found", path)
+    if path.is_dir():
+        raise InputError("is a folder, not a checkpoint file", path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "Unsupported global" in str(error):
+            raise InputError(
+                "the checkpoint holds Python objects besides weights and plain values; getx "
+                "reads weights only (no code is unpickled)",
+                path,
+            ) from None
+        reason = "not a PyTorch checkpoint"
+    except Exception:
+        reason = "truncated, damaged or not a PyTorch checkpoint"
+    raise InputError(f"cannot read the checkpoint: {reason}", path)
+
+
 def extract_state_dict(obj: Any, source: str | Path = "checkpoint") -> dict[str, Any]:
     """The weights of a loaded checkpoint: under ``model``, ``state_dict``, or the dict itself."""
     import torch
@@ -98,16 +128,9 @@ def load_weights(
     finetune from a pretrained checkpoint) while still checking every encoder weight; heads
     present on both sides with the same shape are loaded too.
     """
-    import torch
 
     name = "state dict" if isinstance(source, dict) else str(source)
-    if isinstance(source, dict):
-        raw = source
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise InputError("checkpoint file not found", path)
-        raw = torch.load(path, map_location="cpu", weights_only=True)
+    raw = source if isinstance(source, dict) else read_checkpoint(source)
     state = translate_state_dict(extract_state_dict(raw, name))
     own = model.state_dict()
     # Parts this run adds to GET keep their own initialisation when the checkpoint has none:

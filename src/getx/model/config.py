@@ -12,6 +12,10 @@ from typing import Any
 from getx.errors import InputError
 
 ARCHS = ("transformer", "mlp")
+# The losses getx.model.heads.masked_loss computes (named here, torch-free, for the settings).
+LOSSES = ("poisson", "mse")
+# Buckets are log-spaced from 500 bp to 500 kb: past a thousand they are finer than a region.
+MAX_DISTANCE_BUCKETS = 1024
 
 
 def option(
@@ -76,9 +80,10 @@ class ModelConfig:
             )
         if self.n_features < 1:
             raise InputError("n_features must be positive")
-        if self.distance_buckets == 1 or self.distance_buckets < 0:
+        if self.distance_buckets not in (0, *range(2, MAX_DISTANCE_BUCKETS + 1)):
             raise InputError(
-                f"distance_buckets {self.distance_buckets} must be 0 (off) or at least 2"
+                f"distance_buckets {self.distance_buckets} must be 0 (off) or at least 2 "
+                f"(at most {MAX_DISTANCE_BUCKETS})"
             )
         if not 0.0 <= self.motif_dropout < 1.0:
             raise InputError(f"motif_dropout {self.motif_dropout} must lie in [0, 1)")

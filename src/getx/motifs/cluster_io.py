@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from getx.cache import cached, entry_path, read_json
+from getx.io.files import OutputKind, check_output, json_kind, text_kind
 from getx.motifs.clustering import ClusterParams, cluster_motifs
 from getx.motifs.formats import write_meme
 from getx.motifs.motifset import MotifSet
@@ -28,6 +29,34 @@ log = logging.getLogger(__name__)
 DESCRIPTION = "motif clusters from getx (getx.motifs.clustering)"
 
 
+def _is_motif_npz(path: Path) -> bool:
+    """An npz of motif matrices: a zip of .npy arrays beside a getx clustering JSON."""
+    import zipfile
+
+    stem = path.name.removesuffix(".matrices.npz")
+    if not CLUSTERING_KINDS[".json"].recognise(path.with_name(stem + ".json")):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return all(name.endswith(".npy") for name in archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+CLUSTERING_KINDS = {
+    ".json": json_kind("getx motif clustering", {"description": DESCRIPTION}),
+    ".matrices.npz": OutputKind("motif matrix archive", recognise=_is_motif_npz),
+    ".archetypes.meme": text_kind("archetype MEME file", "MEME version 4"),
+}
+
+
+def clustering_outputs(prefix: str | Path) -> list[tuple[Path, OutputKind]]:
+    """The files :func:`write_clustering` writes for ``prefix``, each with its kind."""
+    prefix = Path(prefix)
+    stem = prefix.name.removesuffix(".json")
+    return [(prefix.with_name(stem + suffix), kind) for suffix, kind in CLUSTERING_KINDS.items()]
+
+
 def write_clustering(
     motifs: MotifSet,
     arche: dict[str, np.ndarray] | None,
@@ -36,12 +65,12 @@ def write_clustering(
 ) -> list[Path]:
     """Write PREFIX.json + PREFIX.matrices.npz (loadable by ``load_motifs(PREFIX.json)``) and,
     when ``arche`` is given, PREFIX.archetypes.meme; each file atomically, the json last (a
-    reader that finds the json finds its matrices). Returns the paths written."""
-    prefix = Path(prefix)
-    stem = prefix.name.removesuffix(".json")
-    json_path = prefix.with_name(stem + ".json")
-    npz_path = prefix.with_name(stem + ".matrices.npz")
-    meme_path = prefix.with_name(stem + ".archetypes.meme")
+    reader that finds the json finds its matrices); a file getx did not write is refused, never
+    replaced. Returns the paths written."""
+    outputs = clustering_outputs(prefix)
+    for path, kind in outputs:
+        check_output(path, kind)
+    (json_path, _), (npz_path, _), (meme_path, _) = outputs
     paths = [json_path, npz_path]
     cluster_extra = None
     if arche:

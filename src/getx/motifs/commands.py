@@ -49,10 +49,11 @@ def cluster(
     """Group motifs into non-redundant clusters (archetypes) by motif similarity."""
     import time
 
-    from getx.errors import InputError
+    from getx.errors import InputError, check_range
+    from getx.io.files import check_output
     from getx.motifs.agreement import adjusted_mutual_information, adjusted_rand_index
     from getx.motifs.alignment import PVALUES
-    from getx.motifs.cluster_io import write_clustering
+    from getx.motifs.cluster_io import clustering_outputs, write_clustering
     from getx.motifs.clustering import METHODS, ClusterParams, archetypes, cluster_motifs
     from getx.motifs.databases import load_motifs
 
@@ -60,8 +61,14 @@ def cluster(
         raise InputError(f"unknown --method {method!r}; choose from {', '.join(METHODS)}")
     if pvalue not in PVALUES:
         raise InputError(f"unknown --pvalue {pvalue!r}; choose from {', '.join(PVALUES)}")
-    if n_clusters is not None and n_clusters < 1:
-        raise InputError(f"--n-clusters must be positive, got {n_clusters}")
+    if n_clusters is not None:
+        check_range("--n-clusters", n_clusters, 1)
+    if cut is not None:
+        check_range("--cut", cut, 0)
+    check_range("--min-overlap", min_overlap, 1)
+    source = [Path(motifs)] if Path(motifs).exists() else []
+    for path, kind in clustering_outputs(out):
+        check_output(path, kind, inputs=source)
     # The default set is already clustered; start from JASPAR's own grouping instead.
     default = motifs.lower() in ("jaspar2024", "jaspar")
     ms = load_motifs("jaspar2024-families" if default else motifs)

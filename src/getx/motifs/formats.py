@@ -31,9 +31,12 @@ DEFAULT_NSITES = 20.0
 
 def _numbers(text: str, path: Path, lineno: int) -> list[float]:
     try:
-        return [float(x) for x in text.split()]
+        values = [float(x) for x in text.split()]
     except ValueError:
         raise InputError(f"expected numbers, got {text.strip()[:60]!r}", path, lineno) from None
+    if not np.isfinite(values).all():
+        raise InputError(f"expected finite numbers, got {text.strip()[:60]!r}", path, lineno)
+    return values
 
 
 def _finish_counts(
@@ -75,13 +78,17 @@ def read_meme(path: str | Path, pseudocount: float = PSEUDOCOUNT) -> MotifSet:
             j = i + 1
             while j < len(lines) and not lines[j].strip():
                 j += 1
+            if j == len(lines):
+                raise InputError("background frequencies missing", path, i + 1)
             toks = lines[j].split()
             try:
                 freqs = dict(zip(toks[0::2], (float(x) for x in toks[1::2]), strict=False))
                 bg = np.array([freqs[b] for b in BASES])
-                bg = bg / bg.sum()
             except (KeyError, ValueError):
                 raise InputError(f"bad background line {lines[j]!r}", path, j + 1) from None
+            if not (np.isfinite(bg).all() and (bg > 0).all()):
+                raise InputError(f"background {lines[j]!r} is not 4 positive numbers", path, j + 1)
+            bg = bg / bg.sum()
             i = j
         elif line.startswith("MOTIF"):
             parts = line.split()

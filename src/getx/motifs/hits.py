@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from getx.errors import InputError
+from getx.errors import InputError, examples
 from getx.io.files import open_text
+from getx.io.genome import chrom_mapping, log_renamed
 from getx.io.intervals import IntervalIndex
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ def aggregate_hit_bed(
     last_start = -1
     line0 = 0
     skipped = 0
+    region_chroms = regions["chrom"].astype(str).unique()
+    spelling: dict[str, str] = {}  # the file's chromosome -> the regions' name ('' for none)
     with open_text(path) as fh:
         reader = pd.read_csv(
             fh, sep="\t", header=None, usecols=[0, 1, 2, 3, 4], names=HIT_COLUMNS[:5],
@@ -55,6 +58,8 @@ def aggregate_hit_bed(
         )  # fmt: skip
         try:
             for chunk in reader:
+                if chunk.empty:
+                    continue
                 _check_chunk(chunk, path, line0)
                 chroms = chunk["chrom"].to_numpy()
                 starts = chunk["start"].to_numpy(dtype=np.int64)
@@ -85,16 +90,30 @@ def aggregate_hit_bed(
                             line0 + b0 + int(bad[0]) + 1,
                         )
                     last_start = int(s[-1])
-                    if chrom in index:
+                    if chrom not in spelling:
+                        spelling[chrom] = chrom_mapping([chrom], region_chroms).get(chrom, "")
+                    if spelling[chrom]:
+                        chrom = spelling[chrom]
                         keep = np.flatnonzero(cl[b0:b1] >= 0) + b0
                         # Pairs come hit by hit, so each region adds its hits in file order.
                         hit, row = index.overlaps(chrom, starts[keep], ends[keep])
                         np.add.at(out, (row, cl[keep[hit]]), scores[keep[hit]])
                 line0 += len(chunk)
+        except pd.errors.EmptyDataError:
+            pass
         except (ValueError, pd.errors.ParserError) as e:
             if isinstance(e, InputError):
                 raise
-            raise InputError(f"malformed BED: {e}", path, line0 + 1) from e
+            raise InputError(f"malformed BED: {e}", path, line0 + 1) from None
+    if not seen:
+        raise InputError("no motif hits (the file has no data lines)", path)
+    log_renamed({k: v for k, v in spelling.items() if v}, path, "the peaks'")
+    if spelling and not any(spelling.values()):
+        raise InputError(
+            f"no hit lies on the peaks' chromosomes ({examples(region_chroms)}); this file has "
+            f"{examples(spelling)}: other chromosome names?",
+            path,
+        )
     if skipped:
         log.info("%s: %d hits with archetypes outside the feature set skipped", path, skipped)
     return out.astype(np.float32)
@@ -106,7 +125,8 @@ def _check_chunk(chunk: pd.DataFrame, path: Path, line0: int) -> None:
         bad = np.flatnonzero(values.isna().to_numpy())
         if len(bad):
             raise InputError(
-                f"column {col} is not numeric: {chunk[col].iloc[bad[0]]!r}",
+                f"column {HIT_COLUMNS.index(col) + 1} ({col}) is not a number: "
+                f"{chunk[col].iloc[bad[0]]!r}",
                 path,
                 line0 + bad[0] + 1,
             )

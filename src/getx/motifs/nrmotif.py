@@ -9,12 +9,14 @@ rows A, C, G, T; the JSON's ``cluster_names`` order is the feature order.
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
 from getx.cache import write_entry
 from getx.errors import InputError
+from getx.io.files import open_text
 from getx.motifs.motifset import BASES, MotifSet
 
 
@@ -25,15 +27,34 @@ def load_nrmotif_v1(json_path: str | Path, npz_path: str | Path) -> MotifSet:
     clusters follow ``cluster_names`` exactly, which is GET's model input order.
     """
     json_path, npz_path = Path(json_path), Path(npz_path)
+    if not json_path.exists():
+        raise InputError("no such motif-set file", json_path)
+    with open_text(json_path) as handle:
+        text = handle.read()
     try:
-        meta = json.loads(json_path.read_text())
+        meta = json.loads(text)
     except json.JSONDecodeError as e:
-        raise InputError(f"not valid JSON: {e.msg}", json_path, e.lineno) from e
+        raise InputError(f"not valid JSON: {e.msg}", json_path, e.lineno) from None
+    if not isinstance(meta, dict):
+        raise InputError("expected a JSON object (matrix_names, cluster_names, ...)", json_path)
     for key in ("matrix_names", "cluster_names", "motif_to_cluster", "background"):
         if key not in meta:
             raise InputError(f"missing key {key!r}", json_path)
-    bg = np.array([meta["background"][b] for b in BASES], dtype=np.float64)
-    clusters = tuple(meta["cluster_names"])
+    if not npz_path.exists():
+        raise InputError(f"the matrices of {json_path.name} are missing", npz_path)
+    try:
+        return _motif_set(meta, json_path, npz_path)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise InputError(f"malformed motif-set JSON ({error!r})", json_path) from None
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile) as error:
+        if isinstance(error, InputError):
+            raise
+        raise InputError(f"cannot read the matrices: {error}", npz_path) from None
+
+
+def _motif_set(meta: dict, json_path: Path, npz_path: Path) -> MotifSet:
+    bg = np.array([float(meta["background"][b]) for b in BASES], dtype=np.float64)
+    clusters = tuple(str(c) for c in meta["cluster_names"])
     index = {c: i for i, c in enumerate(clusters)}
     mats, assign = [], []
     with np.load(npz_path, allow_pickle=False) as npz:
@@ -41,15 +62,18 @@ def load_nrmotif_v1(json_path: str | Path, npz_path: str | Path) -> MotifSet:
             if name not in npz.files:
                 raise InputError(f"motif {name!r} listed in {json_path} has no matrix", npz_path)
             m = np.asarray(npz[name], dtype=np.float64)
-            if m.ndim != 2 or m.shape[0] != 4:
+            if m.ndim != 2 or m.shape[0] != 4 or m.shape[1] == 0 or not np.isfinite(m).all():
                 raise InputError(
-                    f"motif {name!r}: expected a (4, W) matrix, got {m.shape}", npz_path
+                    f"motif {name!r}: expected a finite (4, W) matrix, got shape {m.shape}",
+                    npz_path,
                 )
             cluster = meta["motif_to_cluster"].get(name)
             if cluster not in index:
                 raise InputError(f"motif {name!r} has unknown cluster {cluster!r}", json_path)
             mats.append(np.ascontiguousarray(m.T))
             assign.append(index[cluster])
+    if not mats:
+        raise InputError("no motifs (matrix_names is empty)", json_path)
     genes = {c: list(meta.get("cluster_gene_list", {}).get(c, [])) for c in clusters}
     return MotifSet(
         names=tuple(meta["matrix_names"]),

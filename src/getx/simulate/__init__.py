@@ -18,11 +18,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from getx.errors import InputError, check_range
+from getx.io.files import atomic_output, check_output, folder_marked_by, json_kind
 from getx.simulate.config import PRESETS, SimConfig
 
 log = logging.getLogger(__name__)
 
 __all__ = ["PRESETS", "SimConfig", "SimulatedFiles", "simulate"]
+
+SIMULATION_KIND = folder_marked_by(
+    "simulated dataset",
+    "manifest.json",
+    json_kind("simulation manifest", {"simulator": "getx.simulate"}),
+)
 
 
 @dataclass
@@ -45,6 +53,20 @@ class SimulatedFiles:
     rna_counts: Path | None = None
     barcodes: Path | None = None
     manifest: Path | None = None
+
+    def relocated(self, old: Path, new: Path) -> SimulatedFiles:
+        """The same files with ``old`` (the folder they were written in) read as ``new``."""
+
+        def move(value):
+            if isinstance(value, Path):
+                return new / value.relative_to(old)
+            if isinstance(value, dict):
+                return {k: move(v) for k, v in value.items()}
+            return value
+
+        return dataclasses.replace(
+            self, **{f.name: move(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        )
 
     def prepare_inputs(self):
         """The matching ``getx.prepare.PrepareInputs`` (union peaks, per-cell-type files)."""
@@ -71,24 +93,35 @@ def simulate(
     ``preset``: "tiny" (CI, ~1 s), "small", "demo" (learnable in minutes on 2 cores) or "large"
     (scale tests); ``config`` overrides the preset entirely. ``motifs``: a MotifSet (e.g. GET's v1
     clusters from ``load_nrmotif_v1``) or None for JASPAR 2024 via pyjaspar. Same inputs give
-    byte-identical files.
+    byte-identical files. The folder is written whole, atomically: it replaces only an earlier
+    simulated dataset (or an empty folder), and a failed run leaves nothing.
     """
-    from getx.simulate import genome as gn
-    from getx.simulate import regulation as rg
-    from getx.simulate import writers as wr
-
     if config is None:
         if preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+            raise InputError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
         config = PRESETS[preset]
-    cfg = config
+    label = preset if config is PRESETS.get(preset) else "custom"
+    check_range("seed", seed, 0, 2**32 - 1)
+    final = Path(out_dir)
+    check_output(final, SIMULATION_KIND)
     if motifs is None:
         from getx.motifs.databases import load_jaspar
 
         motifs = load_jaspar()
+    with atomic_output(final, SIMULATION_KIND) as tmp:
+        tmp.mkdir()
+        files = _write_dataset(tmp, config, label, seed, motifs)
+    return files.relocated(tmp, final)
+
+
+def _write_dataset(out: Path, cfg: SimConfig, label: str, seed: int, motifs) -> SimulatedFiles:
+    """Generate the dataset of ``cfg`` (a preset's, named ``label``) and write it into the new
+    folder ``out``."""
+    from getx.simulate import genome as gn
+    from getx.simulate import regulation as rg
+    from getx.simulate import writers as wr
+
     t0 = time.perf_counter()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
 
     sizes = gn.chrom_sizes(cfg)
@@ -248,7 +281,7 @@ def simulate(
         out / "manifest.json",
         {
             "simulator": "getx.simulate",
-            "preset": preset if config is PRESETS.get(preset) else "custom",
+            "preset": label,
             "seed": int(seed),
             "config": dataclasses.asdict(cfg),
             "motif_set": {"source": motifs.source, "checksum": motifs.checksum()},
@@ -269,7 +302,7 @@ def simulate(
     )
     log.info(
         "simulated %d genes, %d regions, %d cell types on %d chromosomes (%.1f Mb) in %.1f s "
-        "(+%.1f s writing) -> %s",
+        "(+%.1f s writing)",
         len(genes),
         len(regions),
         len(cts),
@@ -277,7 +310,6 @@ def simulate(
         sum(sizes.values()) / 1e6,
         t_gen,
         time.perf_counter() - t0 - t_gen,
-        out,
     )
     return SimulatedFiles(
         out_dir=out,

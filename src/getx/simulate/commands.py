@@ -28,12 +28,16 @@ def simulate(
     rna.<celltype>.csv (log10 CPM+1) and truth/*.tsv (enhancer-gene links, TF-gene effects,
     cooperative TF pairs, TF activities), then prints the matching `getx prepare` command.
     """
+    from getx.errors import check_range
+    from getx.io.files import check_output
     from getx.motifs.databases import load_motifs
-    from getx.simulate import PRESETS
+    from getx.simulate import PRESETS, SIMULATION_KIND
     from getx.simulate import simulate as run_simulation
 
     if preset not in PRESETS:
         raise typer.BadParameter(f"choose one of {', '.join(PRESETS)}", param_hint="--preset")
+    check_range("--seed", seed, 0, 2**32 - 1)
+    check_output(out, SIMULATION_KIND, inputs=[Path(motifs)] if Path(motifs).exists() else [])
     files = run_simulation(out, preset=preset, seed=seed, motifs=load_motifs(motifs))
     log.info("simulated %s dataset (seed %d) written to %s", preset, seed, files.out_dir)
     log.info("truth tables: %s", files.out_dir / "truth")

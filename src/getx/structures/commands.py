@@ -48,11 +48,13 @@ def score(
     contact_cutoff: Annotated[float, CONTACT_CUTOFF] = 8.0,
 ) -> None:
     """Score every model: contacts, interface pLDDT, pDockQ, ipTM/pTM, PAE, ipSAE, segments."""
+    from getx.io.files import check_output
     from getx.structures.colabfold import find_models
     from getx.structures.pairs import read_manifest
-    from getx.structures.tables import ScoreOptions, score_models, write_tables
+    from getx.structures.tables import OUTPUT_KIND, ScoreOptions, score_models, write_tables
 
     options = ScoreOptions(contact_cutoff=contact_cutoff, pae_cutoff=pae_cutoff)
+    check_output(out, OUTPUT_KIND, inputs=[*paths, manifest])
     names = read_manifest(manifest) if manifest else None
     models = find_models(paths)
     tables = score_models(models, options, names)
@@ -70,15 +72,26 @@ def score(
 @app.command()
 def pairs(
     fasta: Annotated[Path, typer.Option(help="Protein FASTA (UniProt headers work).")],
-    pair_list: Annotated[
-        Path,
-        typer.Option(
-            "--pairs", help="Table of pairs: tf_a, tf_b (or gene_a, gene_b), optional score."
-        ),
-    ],
     out: Annotated[
         Path, typer.Option("--out", "-o", help="ColabFold input: NAME.csv or NAME.fasta.")
     ],
+    pair_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--pairs", help="Table of pairs: tf_a, tf_b (or gene_a, gene_b), optional score."
+        ),
+    ] = None,
+    catalog: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Instead of --pairs: TF pairs from `getx catalog build` files (.parquet), best "
+            "score first (with --top). Repeatable."
+        ),
+    ] = None,
+    cell_type: Annotated[
+        str | None,
+        typer.Option(help="With --catalog: rank in this cell type (default: best over all)."),
+    ] = None,
     top: Annotated[int | None, typer.Option(help="Only the N best-scored pairs.")] = None,
     mutation: Annotated[
         list[str] | None,
@@ -86,21 +99,35 @@ def pairs(
     ] = None,
 ) -> None:
     """Write ColabFold batch input (chains joined by ':') for TF pairs, wild type and variants."""
-    from getx.errors import InputError
+    from getx.errors import InputError, check_range
+    from getx.io.files import check_output
     from getx.structures.pairs import (
         build_jobs,
+        colabfold_outputs,
         parse_substitution,
+        read_catalog_pairs,
         read_pair_list,
         read_proteins,
         write_colabfold_input,
     )
 
-    if top is not None and top < 1:
-        raise InputError(f"--top must be positive, got {top}")
+    if top is not None:
+        check_range("--top", top, 1)
+    if (pair_list is None) == (not catalog):
+        raise InputError("give either --pairs TABLE or --catalog FILE")
+    if catalog and top is None:
+        raise InputError("--catalog needs --top N: how many TF pairs to predict")
+    if cell_type is not None and not catalog:
+        raise InputError("--cell-type ranks catalog pairs: use it with --catalog")
+    for path, kind in colabfold_outputs(out):
+        check_output(path, kind, inputs=[fasta, pair_list, *(catalog or [])])
     substitutions = [parse_substitution(m) for m in mutation or []]
-    jobs = build_jobs(
-        read_proteins(fasta), read_pair_list(pair_list, top), substitutions, fasta=fasta
-    )
+    proteins = read_proteins(fasta)
+    if catalog:
+        chosen = read_catalog_pairs(catalog, top, cell_type)
+    else:
+        chosen = read_pair_list(pair_list, top)
+    jobs = build_jobs(proteins, chosen, substitutions, fasta=fasta)
     written, manifest = write_colabfold_input(jobs, out)
     log.info("%d jobs written to %s (manifest %s)", len(jobs), written, manifest)
 
@@ -121,11 +148,14 @@ def compare(
     contact_cutoff: Annotated[float, CONTACT_CUTOFF] = 8.0,
 ) -> None:
     """Change in every interface metric and the contacts gained or lost by a mutation."""
+    from getx.io.files import check_output
+    from getx.structures.compare import OUTPUT_KIND, write_comparison
     from getx.structures.compare import compare as run_compare
-    from getx.structures.compare import write_comparison
     from getx.structures.tables import ScoreOptions
 
     options = ScoreOptions(contact_cutoff=contact_cutoff, pae_cutoff=pae_cutoff)
+    if out is not None:
+        check_output(out, OUTPUT_KIND, inputs=[wild_type, mutant])
     comparison = run_compare(wild_type, mutant, options)
     log.info("sequence differences: %s", ", ".join(comparison.differences) or "none")
     _print(comparison.metrics, "interface metrics: wild type -> mutant")

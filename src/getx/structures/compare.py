@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
+from getx.io.files import folder_marked_by, table_kind
 from getx.structures.colabfold import ModelFiles, find_models
 from getx.structures.tables import ScoredModel, ScoreOptions, best_models, score_model
 
@@ -34,6 +35,12 @@ METRICS = (
     "ipsae",
     "mean_plddt_a",
     "mean_plddt_b",
+)
+
+
+METRIC_COLUMNS = ["metric", "wild_type", "mutant", "change"]
+OUTPUT_KIND = folder_marked_by(
+    "mutation comparison folder", "metrics.tsv", table_kind("metric table", METRIC_COLUMNS)
 )
 
 
@@ -179,7 +186,7 @@ def write_comparison(comparison: Comparison, out: Path) -> Path:
     written at once."""
     from getx.io.files import atomic_output
 
-    with atomic_output(Path(out)) as tmp:
+    with atomic_output(Path(out), OUTPUT_KIND) as tmp:
         tmp.mkdir()
         for name in ("metrics", "contacts", "residues"):
             frame = getattr(comparison, name)

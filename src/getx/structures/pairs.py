@@ -3,7 +3,9 @@
 Proteins come from a FASTA file; a record is found by its first header word, by the accession
 and entry name of UniProt headers (``sp|O43474|KLF4_HUMAN``) and by their gene name (``GN=KLF4``).
 Pairs come from a table with columns ``tf_a``/``tf_b`` (or ``gene_a``/``gene_b``) and an optional
-``score``; ``top`` keeps the best-scored ones. A variant is HGVS protein notation for one amino
+``score``; ``top`` keeps the best-scored ones. Or from catalog files (``getx catalog build``, a
+parquet file documented in docs/format.md, read here as a file like any other input): the best
+pairs of TF genes by the catalog's score. A variant is HGVS protein notation for one amino
 acid substitution (``p.G183S`` or ``p.Gly183Ser``) on one protein, checked against the
 sequence's reference residue. Output is ColabFold's batch input, chains joined by ``:``: a CSV
 (``id,sequence``) or a FASTA (``>id`` then ``SEQA:SEQB``), beside a manifest naming each job's
@@ -20,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from getx.errors import InputError
+from getx.io.files import OutputKind, table_kind
 from getx.structures.read import read_bytes
 from getx.structures.tables import PairName
 
@@ -140,6 +143,74 @@ def read_pair_list(path: str | Path, top: int | None = None) -> list[tuple[str, 
     return pairs[:top] if top is not None else pairs
 
 
+CATALOG_COLUMNS = ("cell_type", "score", "tfs_a", "tfs_b", "tf_expression_a", "tf_expression_b")
+
+
+def read_catalog_pairs(
+    paths: list[str | Path], top: int, cell_type: str | None = None
+) -> list[tuple[str, str, float | None]]:
+    """The ``top`` best pairs of TF genes of catalog files (``getx catalog build``) by the
+    catalog's score, in ``cell_type`` or at their best over all cell types.
+
+    A motif-cluster pair gives every pair of its two clusters' TF genes (a gene is not paired
+    with itself); within one cluster pair the gene pairs whose expression in the cell type is
+    known come first, the higher the lower of the two expressions the earlier; an unordered pair
+    of genes is kept once, at its best score.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    if top < 1:
+        raise InputError(f"--top must be positive, got {top}")
+    tables = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise InputError("no such catalog file", path)
+        try:
+            table = pq.read_table(path, columns=list(CATALOG_COLUMNS))
+        except (OSError, ValueError, KeyError, pa.ArrowInvalid) as error:
+            reason = " ".join(str(error).split())[:200]
+            raise InputError(f"not a catalog of `getx catalog build` ({reason})", path) from None
+        tables.append(table)
+    table = pa.concat_tables(tables)
+    if cell_type is not None:
+        known = sorted(set(table.column("cell_type").to_pylist()))
+        if cell_type not in known:
+            raise InputError(
+                f"cell type {cell_type!r} is not in the catalog (has: {', '.join(known)})", paths[0]
+            )
+        table = table.filter(pc.equal(table.column("cell_type"), cell_type))
+    order = pc.sort_indices(table, sort_keys=[("score", "descending")]).to_numpy()
+    chosen: dict[frozenset, tuple[str, str, float | None]] = {}
+    for start in range(0, len(order), 256):  # the best rows first, a batch at a time
+        rows = table.take(order[start : start + 256]).to_pylist()
+        for row in rows:
+            for a, b in _gene_pairs(row):
+                chosen.setdefault(frozenset((a, b)), (a, b, row["score"]))
+                if len(chosen) == top:
+                    return list(chosen.values())
+    if not chosen:
+        raise InputError("the catalog has no pair of two different TF genes", paths[0])
+    return list(chosen.values())
+
+
+def _gene_pairs(row: dict) -> list[tuple[str, str]]:
+    """The TF gene pairs of one catalog row, those with the best known expression first."""
+
+    def level(values: list | None, i: int) -> float:
+        value = values[i] if values is not None and i < len(values) else None
+        return float("-inf") if value is None or value != value else float(value)
+
+    pairs = []
+    for i, a in enumerate(row["tfs_a"] or []):
+        for j, b in enumerate(row["tfs_b"] or []):
+            if a != b:
+                low = min(level(row["tf_expression_a"], i), level(row["tf_expression_b"], j))
+                pairs.append((-low, a, b))
+    return [(a, b) for _, a, b in sorted(pairs)]
+
+
 def parse_substitution(value: str) -> Substitution:
     """``PROTEIN:p.G183S`` (or ``p.Gly183Ser``) as a Substitution."""
     import gemmi
@@ -209,15 +280,42 @@ def build_jobs(
     return jobs
 
 
-def write_colabfold_input(jobs: list[Job], out: str | Path) -> tuple[Path, Path]:
-    """ColabFold batch input (``.csv``: id,sequence; ``.fasta``/``.fa``: ``>id``, ``A:B``) and
-    its manifest ``<out stem>.manifest.tsv``; both written atomically."""
-    from getx.io.files import atomic_output
+def _is_job_fasta(path: Path) -> bool:
+    """A FASTA of ColabFold jobs: its first sequence line joins two chains with ':'."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            header, sequence = handle.readline(), handle.readline()
+    except (OSError, UnicodeDecodeError):
+        return False
+    return header.startswith(">") and sequence.count(":") == 1
 
+
+MANIFEST_KIND = table_kind("pair manifest", MANIFEST_COLUMNS)
+_JOB_KINDS = {
+    ".csv": table_kind("ColabFold batch CSV", ["id", "sequence"], sep=","),
+    ".fasta": OutputKind("ColabFold job FASTA", recognise=_is_job_fasta),
+}
+
+
+def colabfold_outputs(out: str | Path) -> list[tuple[Path, OutputKind]]:
+    """The files ``write_colabfold_input`` writes for ``out`` (the batch input, then its
+    manifest), each with its kind; refuses a name that is neither .csv nor FASTA."""
     out = Path(out)
     suffix = out.suffix.lower()
     if suffix not in (".csv", ".fasta", ".fa", ".faa"):
         raise InputError(f"output {out.name!r}: use a .csv or .fasta name")
+    manifest = out.with_name(out.stem + ".manifest.tsv")
+    return [(out, _JOB_KINDS.get(suffix, _JOB_KINDS[".fasta"])), (manifest, MANIFEST_KIND)]
+
+
+def write_colabfold_input(jobs: list[Job], out: str | Path) -> tuple[Path, Path]:
+    """ColabFold batch input (``.csv``: id,sequence; ``.fasta``/``.fa``: ``>id``, ``A:B``) and
+    its manifest ``<out stem>.manifest.tsv``; both written atomically, replacing only files
+    getx wrote."""
+    from getx.io.files import atomic_output
+
+    (out, kind), (manifest_path, manifest_kind) = colabfold_outputs(out)
+    suffix = out.suffix.lower()
     if not jobs:
         raise InputError("no pairs to write")
     if suffix == ".csv":
@@ -239,8 +337,10 @@ def write_colabfold_input(jobs: list[Job], out: str | Path) -> tuple[Path, Path]
         ],
         columns=list(MANIFEST_COLUMNS),
     )
-    manifest_path = out.with_name(out.stem + ".manifest.tsv")
-    with atomic_output(out) as tmp, atomic_output(manifest_path) as tmp_manifest:
+    with (
+        atomic_output(out, kind) as tmp,
+        atomic_output(manifest_path, manifest_kind) as tmp_manifest,
+    ):
         tmp.write_text("\n".join(lines) + "\n")
         manifest.to_csv(tmp_manifest, sep="\t", index=False, na_rep="NA")
     return out, manifest_path

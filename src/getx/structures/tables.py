@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from getx.errors import check_range
+from getx.io.files import folder_marked_by, json_kind
 from getx.structures.colabfold import ModelFiles
 from getx.structures.interface import (
     CONTACT_CUTOFF,
@@ -36,6 +38,11 @@ log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 TABLES = ("pairs", "models", "segments", "segment_contacts", "contacts")
+OUTPUT_KIND = folder_marked_by(
+    "structure score folder",
+    "structures.json",
+    json_kind("structure scores", {"schema_version": None, "tables": None, "options": None}),
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,10 @@ class ScoreOptions:
     segment_window: int = WINDOW
     segment_cut: float = CUT
     segment_min_length: int = MIN_LENGTH
+
+    def __post_init__(self) -> None:
+        check_range("contact_cutoff", self.contact_cutoff, 0, low_open=True)
+        check_range("pae_cutoff", self.pae_cutoff, 0, low_open=True)
 
 
 @dataclass(frozen=True)
@@ -306,11 +317,12 @@ def best_models(models: pd.DataFrame) -> pd.Series:
 
 def write_tables(tables: StructureTables, out: Path, options: ScoreOptions) -> Path:
     """Write every table as ``NAME.parquet`` and ``NAME.tsv`` plus ``structures.json`` into the
-    folder ``out``, all at once (a failed run leaves ``out`` as it was)."""
+    folder ``out``, all at once (a failed run leaves ``out`` as it was; only an earlier score
+    folder is replaced)."""
     from getx.io.files import atomic_output
 
     out = Path(out)
-    with atomic_output(out) as tmp:
+    with atomic_output(out, OUTPUT_KIND) as tmp:
         tmp.mkdir()
         for name in TABLES:
             frame: pd.DataFrame = getattr(tables, name)

@@ -139,6 +139,8 @@ def config_from_options(command: str, values: dict[str, Any]) -> TrainConfig:
     """The TrainConfig of a ``getx pretrain|finetune`` call (``values``: its parameters)."""
     from getx.train.config import read_config
 
+    if values.get("resume") and values.get("config") is None and values.get("store") is None:
+        values = {**values, "config": values.get("out")}  # `--resume --out RUN`: its own config
     changes: dict[str, Any] = {}
     for option in _options(command):
         value = values.get(option.name)
@@ -224,8 +226,16 @@ def predict(
     ] = None,
 ) -> None:
     """Predict expression for every gene with an accessible TSS region; write a TSV or h5ad."""
-    from getx.train.predict import load_model, write_predictions
+    from getx.io.files import check_output
+    from getx.train.predict import (
+        PREDICTION_KINDS,
+        load_model,
+        prediction_format,
+        write_predictions,
+    )
 
+    output_format = prediction_format(out, output_format)
+    check_output(out, PREDICTION_KINDS[output_format], inputs=[checkpoint, store])
     predictor = load_model(checkpoint)
     table = predictor.predict_cell_types(store, cell_types or None)
     write_predictions(table, out, output_format, predictor)
@@ -248,11 +258,15 @@ def evaluate(
     Writes predictions.tsv, scores.tsv (Pearson, Spearman, R2 per model and split) and
     per_cell_type.tsv (the run's scores per cell type and split).
     """
+    from getx.io.files import check_output, removed_on_failure
     from getx.store import open_store
-    from getx.train.evaluate import evaluate_runs, write_evaluation
+    from getx.train.evaluate import EVALUATION_KIND, evaluate_runs, write_evaluation
 
     runs = {str(path): path for path in [run, *(compare or [])]}
-    scores, _ = write_evaluation(out, evaluate_runs(open_store(store), runs))
+    check_output(out, EVALUATION_KIND, inputs=[store, *runs.values()])
+    predictions = evaluate_runs(open_store(store), runs)
+    with removed_on_failure(out):
+        scores, _ = write_evaluation(out, predictions)
     for row in scores[scores["model"] == str(run)].itertuples():
         log.info("%s: Pearson %.3f (n=%d)", row.group, row.pearson, row.n)
     typer.echo(f"scores -> {out / 'scores.tsv'}")

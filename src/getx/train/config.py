@@ -18,11 +18,19 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from getx.errors import InputError
-from getx.model.config import option
+from getx.errors import InputError, check_range
+from getx.model.config import LOSSES, option
 
 ACCESSIBILITY_MODES = ("binary", "quantitative", "linear")
 DEFAULT_PRESET = "small"
+# Lightning's precision names (lightning.fabric.plugins.precision), and ours for "pick by device"
+PRECISIONS = (
+    "auto",
+    *("64-true", "32-true", "16-mixed", "bf16-mixed", "16-true", "bf16-true"),
+    *("transformer-engine", "transformer-engine-float16", "64", "32", "16", "bf16"),
+)
+MAX_REGIONS = 100_000  # per window: far beyond GET's 900, before numpy runs out of memory
+LOSS_ON = ("tss", "all")
 
 
 @dataclass
@@ -79,8 +87,9 @@ class DataConfig:
             raise InputError(
                 f"accessibility mode {self.accessibility!r} is not one of {ACCESSIBILITY_MODES}"
             )
-        if self.regions < 1 or self.step < 1:
-            raise InputError(f"regions ({self.regions}) and step ({self.step}) must be positive")
+        check_range("regions", self.regions, 1, MAX_REGIONS)
+        check_range("step", self.step, 1, MAX_REGIONS)
+        check_range("label_cutoff", self.label_cutoff, 0)
         if not 0 <= self.min_context <= self.regions // 2:
             raise InputError(
                 f"min_context {self.min_context} must lie in 0..{self.regions // 2} (half a window)"
@@ -176,6 +185,39 @@ class TrainConfig:
         default=1,
         metadata=option("Epochs between kept checkpoints (last.ckpt is always written)."),
     )
+
+    def __post_init__(self) -> None:
+        """Every setting checked here, before a run creates anything."""
+        if self.loss not in LOSSES:
+            raise InputError(f"loss {self.loss!r}: use {' or '.join(LOSSES)}")
+        if self.loss_on not in LOSS_ON:
+            raise InputError(f"loss_on {self.loss_on!r}: use {' or '.join(LOSS_ON)}")
+        if self.precision not in PRECISIONS:
+            raise InputError(f"precision {self.precision!r} is not one of {', '.join(PRECISIONS)}")
+        check_range("mask_ratio", self.mask_ratio, 0, 1, low_open=True, high_open=True)
+        check_range("epochs", self.epochs, 1)
+        if self.max_steps != -1:
+            check_range("max_steps", self.max_steps, 1)
+        check_range("batch_size", self.batch_size, 1)
+        check_range("lr", self.lr, 0, low_open=True)
+        check_range("min_lr", self.min_lr, 0)
+        check_range("weight_decay", self.weight_decay, 0)
+        check_range("warmup_steps", self.warmup_steps, 0)
+        check_range("layer_decay", self.layer_decay, 0, 1, low_open=True)
+        check_range("lora_rank", self.lora_rank, 0)
+        if self.lora_alpha is not None:
+            check_range("lora_alpha", self.lora_alpha, 0, low_open=True)
+        check_range("seed", self.seed, 0, 2**32 - 1)  # numpy's and Lightning's seed range
+        check_range("num_workers", self.num_workers, 0)
+        check_range("limit_val_batches", self.limit_val_batches, 0)  # 0: no validation
+        if self.limit_val_batches > 1:  # a number of batches (the CLI reads a float)
+            if not float(self.limit_val_batches).is_integer():
+                raise InputError(
+                    f"limit_val_batches {self.limit_val_batches}: a fraction lies in (0, 1], "
+                    "a number of batches is a whole number"
+                )
+            self.limit_val_batches = int(self.limit_val_batches)
+        check_range("checkpoint_every", self.checkpoint_every, 1)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:

@@ -316,16 +316,60 @@ class PreparedData:
     cells: list[CellTypeArrays]
     centres: np.ndarray  # (n,) int64 region centres in bp
 
+    def training_rows(self, c: int) -> np.ndarray:
+        """The store rows of cell type ``c``'s training windows (with repeats)."""
+        rows = self.plan.positions[self.plan.train & (self.plan.cell_type == c)].ravel()
+        return rows[rows >= 0]
+
     def training_label_mean(self) -> float:
         """Mean expression label over the TSS entries of the training windows (0 if none)."""
         total, count = 0.0, 0
         for c, cell in enumerate(self.cells):
-            rows = self.plan.positions[self.plan.train & (self.plan.cell_type == c)].ravel()
-            rows = rows[rows >= 0]
+            rows = self.training_rows(c)
             tss = cell.tss[rows]
             total += float(cell.labels[rows][tss].sum())
             count += int(tss.sum())
         return total / count if count else 0.0
+
+    def check_learnable(self, target: str | None, store: Any, config: DataConfig) -> None:
+        """Refuse a training split with nothing to learn from for a head whose target is
+        ``target`` (``labels``, ``accessibility``, or None: its input), with the counts and the
+        likely cause, before a run creates anything."""
+        rows = [np.unique(self.training_rows(c)) for c in range(len(self.cells))]
+        cells = list(zip(self.cells, rows, strict=True))
+        accessible = sum(int(cell.accessible[r].sum()) for cell, r in cells)
+        labelled = sum(int(cell.tss[r].sum()) for cell, r in cells)
+        informative = sum(
+            int(((self.features[r] != 0).any(axis=1) | (cell.access_input[r] != 0)).sum())
+            for cell, r in cells
+        )
+        found = {"labels": labelled, "accessibility": accessible}.get(target, informative)
+        if found:
+            return
+        names = [self.plan.cell_types[c] for c in range(len(self.cells)) if len(rows[c])]
+        measured = set()
+        for name in names:
+            values = store.cell_type(name).gene_expression
+            measured |= set(store.genes.loc[~np.isnan(values), "gene_id"])
+        genes = store.genes["gene_id"].nunique()
+        if target is None:
+            cause = "every training region has all-zero motif features and accessibility"
+        elif target == "labels" and not genes:
+            cause = "no annotated gene has its TSS in a region (another genome build or naming?)"
+        elif target == "labels" and not measured:
+            cause = "no gene of the expression tables matches the annotation's ids or names"
+        elif not accessible:
+            cause = "no training region is accessible in these cell types"
+        else:
+            cause = f"every measured TSS is held out or below label_cutoff {config.label_cutoff}"
+        what = {"labels": "labelled TSS entries", "accessibility": "accessible regions"}
+        raise InputError(
+            f"nothing to learn from: 0 {what.get(target, 'regions with any input')} in the "
+            f"training split ({int(self.plan.train.sum())} windows over {len(names)} cell "
+            f"types, {sum(map(len, rows))} region rows, {accessible} accessible; {genes} genes "
+            f"with a TSS region, {len(measured)} measured); likely cause: {cause}",
+            store.path,
+        )
 
     def dataset(self, split: str, task: str, shift: int = 0, min_context: int = 0) -> WindowDataset:
         """Training or validation windows; ``shift`` > 0 moves each window by a random number

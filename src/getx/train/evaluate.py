@@ -27,8 +27,9 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
-from getx.io.files import atomic_output
+from getx.io.files import atomic_output, folder_of, table_kind
 from getx.train.data import linear_accessibility, region_centres
+from getx.train.predict import COLUMNS
 
 GROUPS = ("training", "held-out chromosome", "held-out cell type", "held-out both")
 SCALES_BP = (5_000, 20_000, 50_000, 100_000)
@@ -65,6 +66,17 @@ def split_rows(
     return pd.Series(group, index=table.index, name="group")
 
 
+SCORE_COLUMNS = ["model", "group", "n", "pearson", "spearman", "r2"]
+CELL_TYPE_SCORE_COLUMNS = ["cell_type", *SCORE_COLUMNS[1:]]
+# What `getx evaluate` writes into its folder, and how an earlier one is recognised.
+EVALUATION_FILES = {
+    "predictions.tsv": table_kind("evaluation predictions", COLUMNS[:3]),
+    "scores.tsv": table_kind("score table", SCORE_COLUMNS),
+    "per_cell_type.tsv": table_kind("per-cell-type score table", CELL_TYPE_SCORE_COLUMNS),
+}
+EVALUATION_KIND = folder_of("evaluation folder", dict(EVALUATION_FILES))
+
+
 def score(predictions: dict[str, pd.DataFrame], groups: pd.Series | None = None) -> pd.DataFrame:
     """Metrics per model and group for tables that carry a ``group`` column (or ``groups``).
 
@@ -82,7 +94,7 @@ def score(predictions: dict[str, pd.DataFrame], groups: pd.Series | None = None)
                 continue
             metrics = regression_metrics(table["observed"][sel], table["predicted"][sel])
             rows.append({"model": model, "group": group, **metrics})
-    return pd.DataFrame(rows, columns=["model", "group", "n", "pearson", "spearman", "r2"])
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 
 
 def score_by_cell_type(table: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +105,7 @@ def score_by_cell_type(table: pd.DataFrame) -> pd.DataFrame:
         if len(part):
             metrics = regression_metrics(part["observed"], part["predicted"])
             rows.append({"cell_type": cell_type, "group": group, **metrics})
-    return pd.DataFrame(rows, columns=["cell_type", "group", "n", "pearson", "spearman", "r2"])
+    return pd.DataFrame(rows, columns=CELL_TYPE_SCORE_COLUMNS)
 
 
 def mean_of_training_cell_types(
@@ -181,6 +193,18 @@ def choose_holdouts(
     one holding closest to a fifth of the gene rows (ties: the later). Cell type: the last one,
     when at least three cell types leave two to train on."""
     chroms = store.regions["chrom"].to_numpy().astype(str)[store.genes["region"].to_numpy()]
+    if chrom and chrom not in set(chroms):
+        raise InputError(
+            f"held-out chromosome {chrom!r} has no genes in the store "
+            f"(chromosomes with genes: {', '.join(sorted(set(chroms))[:30])})",
+            store.path,
+        )
+    if cell_type and cell_type not in store.cell_types:
+        raise InputError(
+            f"held-out cell type {cell_type!r} is not in the store "
+            f"(has: {', '.join(store.cell_types)})",
+            store.path,
+        )
     if chrom:
         held_chroms = [chrom]
     else:
@@ -251,6 +275,6 @@ def write_evaluation(
         ("scores.tsv", scores),
         ("per_cell_type.tsv", per_cell_type),
     ):
-        with atomic_output(out / name) as tmp:
+        with atomic_output(out / name, EVALUATION_FILES[name]) as tmp:
             table.to_csv(tmp, sep="\t", index=False)
     return scores, per_cell_type

@@ -19,7 +19,7 @@ from torch import nn
 
 from getx.errors import InputError
 from getx.model import GETModel, ModelConfig, add_lora
-from getx.model.heads import LOSSES
+from getx.model.config import LOSSES
 from getx.train.optim import build_optimizer
 
 log = logging.getLogger(__name__)
@@ -169,6 +169,45 @@ class GETLightning(L.LightningModule):
             "optimizer": optimizer,
             "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
         }
+
+
+def epoch_seed(seed: int, epoch: int, stream: int) -> int:
+    """A seed for one ``stream`` of an epoch's randomness, from the run's seed and the epoch."""
+    import numpy as np
+
+    return int(np.random.SeedSequence([seed, epoch, stream]).generate_state(1)[0])
+
+
+class EpochShuffle(torch.utils.data.Sampler):
+    """The training windows in an order drawn from (seed, epoch) alone: Lightning sets the epoch
+    before each epoch (``set_epoch``), so a run resumed from a checkpoint visits the windows in
+    the order the uninterrupted run would have."""
+
+    def __init__(self, size: int, seed: int):
+        self.size, self.seed, self.epoch = size, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(epoch_seed(self.seed, self.epoch, 0))
+        yield from torch.randperm(self.size, generator=generator).tolist()
+
+
+class EpochSeeds(L.Callback):
+    """Seeds torch's global generator at each training epoch's start from (seed, epoch): the
+    dropout, masks and window shifts of an epoch do not depend on what came before, so a resumed
+    run draws what an uninterrupted one would have (worker processes aside: their seeds come
+    from the loader when its iterator is made)."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        torch.manual_seed(epoch_seed(self.seed, trainer.current_epoch, 1))
 
 
 def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:

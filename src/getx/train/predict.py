@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from getx.errors import InputError
+from getx.io.files import OutputKind, atomic_output, table_kind
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,17 @@ def _resolve(checkpoint: str | Path) -> Path:
     path = Path(checkpoint)
     if path.is_dir():
         candidate = path / "checkpoints" / "last.ckpt"
-        if not candidate.exists():
-            raise InputError("run directory has no checkpoints/last.ckpt", path)
-        return candidate
+        if candidate.exists():
+            return candidate
+        if not (path / "config.yaml").exists():
+            raise InputError("not a run directory (no config.yaml) nor a checkpoint file", path)
+        if any((path / "checkpoints").glob("*.ckpt")):
+            raise InputError(
+                "the run has not finished (no checkpoints/last.ckpt): continue it with "
+                "`--resume`, or give one of its checkpoints/*.ckpt",
+                path,
+            )
+        raise InputError("run directory has no checkpoints/last.ckpt", path)
     if not path.exists():
         raise InputError("checkpoint not found", path)
     return path
@@ -256,26 +265,40 @@ class Predictor:
         return table
 
 
+# What prediction reads from a checkpoint's hyper_parameters (written by GETLightning).
+_HPARAMS = ("model", "data", "scaling", "feature_names")
+
+
 def load_model(checkpoint: str | Path) -> Predictor:
     """Load a getx training checkpoint (a ``.ckpt`` file or a run directory) for prediction."""
-    import torch
-
     from getx.model import GETModel, ModelConfig, add_lora, merge_lora
+    from getx.model.checkpoint import read_checkpoint
 
     path = _resolve(checkpoint)
-    ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(ckpt, dict) or "hyper_parameters" not in ckpt:
+    ckpt = read_checkpoint(path)
+    if not isinstance(ckpt, dict) or not isinstance(ckpt.get("hyper_parameters"), dict):
         raise InputError(
             "not a getx training checkpoint (no hyper_parameters); published GET weights "
             "need a run: `getx finetune --init-checkpoint`",
             path,
         )
     hparams = dict(ckpt["hyper_parameters"])
+    missing = [k for k in _HPARAMS if k not in hparams] + (
+        [] if isinstance(ckpt.get("state_dict"), dict) else ["state_dict"]
+    )
+    if missing:
+        raise InputError(f"not a complete getx training checkpoint (no {missing[0]})", path)
     model = GETModel(ModelConfig.from_dict(hparams["model"]))
     if hparams.get("lora_rank"):
         add_lora(model, rank=hparams["lora_rank"], alpha=hparams.get("lora_alpha"))
     state = {k[len("model.") :]: v for k, v in ckpt["state_dict"].items() if k.startswith("model.")}
-    model.load_state_dict(state, strict=True)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as error:  # torch lists every missing or misshapen weight
+        first = str(error).splitlines()[1:2] or [str(error)]
+        raise InputError(
+            f"weights do not fit the model they describe: {first[0].strip()}", path
+        ) from None
     if hparams.get("lora_rank"):
         merge_lora(model)
     model.eval()
@@ -343,6 +366,31 @@ def to_anndata(
     return adata
 
 
+def _is_prediction_h5ad(path: Path) -> bool:
+    """An AnnData written by :func:`write_predictions` (its ``uns/getx`` and observed layer)."""
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as handle:
+            return "uns/getx" in handle and "layers/observed" in handle
+    except (OSError, ValueError):
+        return False
+
+
+PREDICTION_KINDS = {
+    "tsv": table_kind("prediction table", COLUMNS),
+    "h5ad": OutputKind("prediction AnnData", recognise=_is_prediction_h5ad),
+}
+
+
+def prediction_format(out: str | Path, output_format: str | None = None) -> str:
+    """``output_format``, checked, or by ``out``'s suffix: h5ad for .h5ad, else tsv."""
+    output_format = output_format or ("h5ad" if Path(out).suffix == ".h5ad" else "tsv")
+    if output_format not in FORMATS:
+        raise InputError(f"format {output_format!r} is not one of {FORMATS}")
+    return output_format
+
+
 def write_predictions(
     table: pd.DataFrame,
     out: str | Path,
@@ -350,14 +398,11 @@ def write_predictions(
     predictor: Predictor | None = None,
 ) -> Path:
     """Write a prediction table atomically as ``tsv`` or ``h5ad`` (None: h5ad when ``out`` ends
-    in .h5ad); ``predictor`` supplies the held-out split recorded in the AnnData."""
-    from getx.io.files import atomic_output
-
+    in .h5ad), replacing only an earlier prediction file; ``predictor`` supplies the held-out
+    split recorded in the AnnData."""
     out = Path(out)
-    output_format = output_format or ("h5ad" if out.suffix == ".h5ad" else "tsv")
-    if output_format not in FORMATS:
-        raise InputError(f"format {output_format!r} is not one of {FORMATS}")
-    with atomic_output(out) as tmp:
+    output_format = prediction_format(out, output_format)
+    with atomic_output(out, PREDICTION_KINDS[output_format]) as tmp:
         if output_format == "tsv":
             table.to_csv(tmp, sep="\t", index=False, na_rep="NA")
         else:

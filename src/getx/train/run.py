@@ -14,10 +14,31 @@ from dataclasses import asdict
 from pathlib import Path
 
 from getx.errors import InputError
-from getx.io.files import atomic_output
+from getx.io.files import (
+    atomic_output,
+    check_output,
+    folder_of,
+    json_kind,
+    read_json_object,
+    removed_on_failure,
+    text_kind,
+)
 from getx.train.config import TrainConfig, read_config
 
 log = logging.getLogger(__name__)
+
+# A run directory holds nothing but what a run writes (an empty folder will do too).
+RUN_KIND = folder_of(
+    "run directory",
+    {
+        "config.yaml": text_kind("run config", "store: "),
+        "scaling.json": json_kind("feature scaling", {"feature_names": None, "max": None}),
+        "checkpoints": None,
+        "logs": None,
+        "tensorboard": None,
+        ".*": None,  # an atomic write cut short by a hard kill
+    },
+)
 
 
 def _write_text(path: Path, text: str) -> None:
@@ -80,20 +101,23 @@ def _loggers(out: Path, csv_logger) -> list:
 
 
 def train(config: TrainConfig, resume: bool = False, callbacks: list | None = None) -> Path:
-    """Train (or resume) a run; returns the run directory. ``callbacks``: extra Lightning ones."""
+    """Train (or resume) a run; returns the run directory. ``callbacks``: extra Lightning ones.
+
+    Everything that can be refused (settings, the store, the run directory, the checkpoints) is
+    checked before the run directory is created. A run that fails before its first epoch ends
+    leaves nothing new behind; one stopped by the user (Ctrl-C), or failing after an epoch, keeps
+    its checkpoints so that ``resume`` continues it.
+    """
     import lightning as L  # noqa: N812
     import numpy as np
-    import torch
     import yaml
-    from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     from getx.model import preset
-    from getx.model.checkpoint import load_weights
+    from getx.model.checkpoint import load_weights, read_checkpoint
     from getx.model.heads import head_class
     from getx.store import open_store
     from getx.train.data import prepare_data
-    from getx.train.lit import GETLightning, collate
+    from getx.train.lit import GETLightning
 
     if config.data.min_context and not head_class(config.task).reads_tss(config.loss_on):
         raise InputError(
@@ -110,11 +134,20 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         saved.epochs, saved.max_steps = config.epochs, config.max_steps
         config = saved
         ckpt_path = latest_checkpoint(out)
-        scaling = json.loads((out / "scaling.json").read_text())
+        if ckpt_path is None:
+            raise InputError("no checkpoint to resume from (checkpoints/*.ckpt)", out)
+        read_checkpoint(ckpt_path)  # refused here, naming the file, rather than by Lightning
+        scaling = read_json_object(out / "scaling.json")
+        if scaling is None or not isinstance(scaling.get("max"), list):
+            raise InputError("missing or not a getx feature scaling", out / "scaling.json")
         col_max = np.asarray(scaling["max"], dtype=np.float32)
         log.info("resuming %s from %s", out, ckpt_path)
-    elif (out / "checkpoints").exists() and any((out / "checkpoints").glob("*.ckpt")):
-        raise InputError("run directory already has checkpoints; use --resume or a new --out", out)
+    else:
+        check_output(out, RUN_KIND, inputs=[config.store, config.init_checkpoint])
+        if (out / "checkpoints").exists() and any((out / "checkpoints").glob("*.ckpt")):
+            raise InputError(
+                "run directory already has checkpoints; use --resume or a new --out", out
+            )
 
     import warnings
 
@@ -122,7 +155,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
     # resume on request (and refuse to overwrite), so its warning about that is noise.
     warnings.filterwarnings("ignore", message=r".*ckpt_path=None\)` was called without a model")
     warnings.filterwarnings("ignore", message=r".*there is no last checkpoint available")
-    L.seed_everything(config.seed, workers=True)
+    L.seed_everything(config.seed, workers=True, verbose=False)
     store = open_store(config.store)
     # The model's settings are checked before the store's arrays are read.
     model_cfg = preset(
@@ -133,12 +166,7 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         **config.model,
     )
     data = prepare_data(store, config.data, col_max=col_max)
-    out.mkdir(parents=True, exist_ok=True)
-    _write_text(out / "config.yaml", yaml.safe_dump(asdict(config), sort_keys=False))
-    _write_text(
-        out / "scaling.json",
-        json.dumps({"feature_names": data.feature_names, "max": data.col_max.tolist()}, indent=1),
-    )
+    data.check_learnable(head_class(config.task).target, store, config.data)
     module = GETLightning(
         model=model_cfg.to_dict(),
         optim={
@@ -168,6 +196,35 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         # The mean label over the TSS entries the loss reads.
         module.model.head.warm_start(data.training_label_mean())
 
+    def keep_run(error: BaseException) -> bool:
+        # Ctrl-C (Lightning exits) or a failure after an epoch: the checkpoints can resume it.
+        return (
+            isinstance(error, (KeyboardInterrupt, SystemExit))
+            or (out / "checkpoints" / "last.ckpt").exists()
+        )
+
+    with removed_on_failure(out, keep=keep_run):
+        out.mkdir(parents=True, exist_ok=True)
+        _write_text(out / "config.yaml", yaml.safe_dump(asdict(config), sort_keys=False))
+        _write_text(
+            out / "scaling.json",
+            json.dumps(
+                {"feature_names": data.feature_names, "max": data.col_max.tolist()}, indent=1
+            ),
+        )
+        _fit(config, data, module, out, ckpt_path, callbacks or [])
+    return out
+
+
+def _fit(config, data, module, out: Path, ckpt_path, callbacks: list) -> None:
+    """Lightning's fit of ``module`` on ``data`` into the run directory ``out``."""
+    import lightning as L  # noqa: N812
+    import torch
+    from lightning.pytorch.callbacks import ModelCheckpoint, OnExceptionCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from getx.train.lit import EpochSeeds, EpochShuffle, collate
+
     generator = torch.Generator().manual_seed(config.seed)
     loader_args = {
         "batch_size": config.batch_size,
@@ -175,21 +232,22 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         "num_workers": config.num_workers,
         "persistent_workers": config.num_workers > 0,
     }
+    train_set = data.dataset(
+        "train",
+        config.task,
+        shift=config.data.step // 2 if config.data.random_shift else 0,
+        min_context=config.data.min_context,
+    )
     train_loader = torch.utils.data.DataLoader(
-        data.dataset(
-            "train",
-            config.task,
-            shift=config.data.step // 2 if config.data.random_shift else 0,
-            min_context=config.data.min_context,
-        ),
-        shuffle=True,
+        train_set,
+        sampler=EpochShuffle(len(train_set), config.seed),
         generator=generator,
         **loader_args,
     )
     val_set = data.dataset("val", config.task)
     val_loader = torch.utils.data.DataLoader(val_set, shuffle=False, **loader_args)
 
-    if resume:
+    if ckpt_path is not None:
         _set_aside_logs(out / "logs")
     gpu = torch.cuda.is_available()
     precision = (
@@ -215,7 +273,8 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
                 save_last=True,
             ),
             OnExceptionCheckpoint(dirpath=ckpt_dir, filename="interrupted"),
-            *(callbacks or []),
+            EpochSeeds(config.seed),
+            *callbacks,
         ],
         plugins=[_checkpoint_io()],
         enable_progress_bar=config.progress,
@@ -228,4 +287,3 @@ def train(config: TrainConfig, resume: bool = False, callbacks: list | None = No
         trainer.fit(module, train_loader, val_loader if len(val_set) else None, ckpt_path=ckpt_path)
     finally:
         _merge_logs(out / "logs")
-    return out
