@@ -18,6 +18,15 @@ def tree(folder: Path) -> dict[str, str]:
     return entries | checksums(folder)
 
 
+def error_line(result) -> str:
+    """The one error line of a command refused as bad input (exit code 2, no traceback)."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1, result.output
+    return errors[0]
+
+
 def refused(args: list[str], workdir: Path, data: TinyDataset, expect: str) -> str:
     """Run ``getx ARGS`` in ``workdir`` and check it was refused as bad input; returns the line.
 

@@ -15,6 +15,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from cli_checks import error_line
 from conftest import shared_path
 from getx.catalog.evidence import (
     NetworkEdges,
@@ -78,15 +79,6 @@ def catalog(tiny):
     result = CliRunner().invoke(app, [*args, *NETWORK])
     assert result.exit_code == 0, result.output
     return out
-
-
-def _error(result) -> str:
-    """The one error line of a failed command (exit code 2, no traceback)."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.output
-    return errors[0]
 
 
 # -- building ---------------------------------------------------------------------------------
@@ -281,7 +273,7 @@ def test_structures_pairs_from_the_catalog(tiny, catalog, tmp_path):
         p[:2] for p in chosen
     ]
     result = CliRunner().invoke(app, [*args, "--top", "3", "--pairs", str(fasta), "-o", str(out)])
-    assert "give either --pairs TABLE or --catalog FILE" in _error(result)
+    assert "give either --pairs TABLE or --catalog FILE" in error_line(result)
 
 
 def test_catalog_pairs_order_by_score_then_expression(tmp_path):
@@ -422,13 +414,13 @@ def test_bad_input_is_one_line_and_writes_nothing(tiny, catalog, tmp_path):
          "pairs.parquet: no structure scores here"),
     ]  # fmt: skip
     for args, message in cases:
-        assert message in _error(runner.invoke(app, [*args, *NETWORK, "-o", str(out)])), args
+        assert message in error_line(runner.invoke(app, [*args, *NETWORK, "-o", str(out)])), args
         assert not out.exists()
     result = runner.invoke(app, [*build, interp, store, "--runs", "0", "-o", str(out)])
-    assert "--runs must be at least 1" in _error(result) and not out.exists()
+    assert "--runs must be at least 1" in error_line(result) and not out.exists()
     for wrong in (tmp_path / "out.tsv", tmp_path / "empty"):
         args = [*build, interp, store, "-o", str(wrong)]
-        assert "give" in _error(runner.invoke(app, args))
+        assert "give" in error_line(runner.invoke(app, args))
     assert not (tmp_path / "out.tsv").exists() and not any((tmp_path / "empty").iterdir())
     query = ["catalog", "query", str(catalog)]
     tf = tiny["sim"].truth["tf_pairs"]["tf_a"].iloc[0]
@@ -443,7 +435,7 @@ def test_bad_input_is_one_line_and_writes_nothing(tiny, catalog, tmp_path):
         (["catalog", "query", str(other_ct)], "ct2.json: not a parquet file"),
     ]  # fmt: skip
     for args, message in cases:
-        assert message in _error(runner.invoke(app, [*args, "--csv", str(csv)])), args
+        assert message in error_line(runner.invoke(app, [*args, "--csv", str(csv)])), args
         assert not csv.exists()
     with pytest.raises(InputError, match="not a getx catalog"):
         pd.DataFrame({"a": [1]}).to_parquet(tmp_path / "plain.parquet")

@@ -8,6 +8,7 @@ import lightning  # noqa: F401
 import pytest
 from typer.testing import CliRunner
 
+from cli_checks import error_line
 from getx.cli import app
 from synthetic import make_synthetic_store
 
@@ -16,15 +17,6 @@ from synthetic import make_synthetic_store
 def store(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     return make_synthetic_store(root / "syn.zarr", chroms=2, regions_per_chrom=64)
-
-
-def _error(result) -> str:
-    """The one error line of a failed command."""
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error: ")]
-    assert len(errors) == 1, result.output
-    return errors[0]
 
 
 @pytest.mark.parametrize(
@@ -45,15 +37,17 @@ def _error(result) -> str:
 def test_bad_training_settings(store, tmp_path, args, message):
     out = tmp_path / "run"
     result = CliRunner().invoke(app, ["finetune", str(store), "--out", str(out), *args])
-    assert message in _error(result)
+    assert message in error_line(result)
     assert not (out / "checkpoints").exists()
 
 
 def test_missing_files_and_settings(store, tmp_path):
     runner = CliRunner()
-    line = _error(runner.invoke(app, ["predict", str(tmp_path / "no.ckpt"), str(store), "-o", "x"]))
+    line = error_line(
+        runner.invoke(app, ["predict", str(tmp_path / "no.ckpt"), str(store), "-o", "x"])
+    )
     assert line == f"Error: {tmp_path / 'no.ckpt'}: checkpoint not found"
-    assert "missing STORE and --out" in _error(runner.invoke(app, ["pretrain"]))
+    assert "missing STORE and --out" in error_line(runner.invoke(app, ["pretrain"]))
     missing = tmp_path / "none.yaml"
-    line = _error(runner.invoke(app, ["finetune", "--config", str(missing)]))
+    line = error_line(runner.invoke(app, ["finetune", "--config", str(missing)]))
     assert line == f"Error: {missing}: no run config here"

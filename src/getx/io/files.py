@@ -142,6 +142,16 @@ def _gzip_error(path: Path, error: Exception) -> InputError:
     return InputError(f"gzip data is corrupt{after} ({error})", path)
 
 
+def _head_bytes(path: Path, limit: int) -> bytes:
+    """The first ``limit`` bytes of ``path``, decompressed when it is gzipped."""
+    with open(path, "rb") as handle:
+        head = handle.read(limit)
+    if head[:2] == b"\x1f\x8b":
+        with gzip.open(path, "rb") as handle:
+            head = handle.read(limit)
+    return head
+
+
 def check_text(path: str | Path) -> None:
     """An :class:`InputError` when ``path`` is a folder, unreadable, or a known binary format.
 
@@ -152,11 +162,7 @@ def check_text(path: str | Path) -> None:
     if path.is_dir():
         raise InputError("is a folder, not a file", path)
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(_SNIFF_BYTES)
-        if head[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(_SNIFF_BYTES)
+        head = _head_bytes(path, _SNIFF_BYTES)
     except PermissionError:
         raise InputError("cannot be read (permission denied)", path) from None
     except _GZIP_ERRORS as error:
@@ -208,12 +214,7 @@ class OutputKind:
 def _first_line(path: Path, limit: int = 65536) -> str:
     """The first line of a (possibly gzipped) text file, '' when unreadable as text."""
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(limit)
-        if head[:2] == b"\x1f\x8b":
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(limit)
-        return head.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+        return _head_bytes(path, limit).split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile):
         return ""
 
