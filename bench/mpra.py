@@ -630,7 +630,9 @@ def _run(work: Path, quick: bool, settings: GETSettings) -> dict:
     from getx.motifs import load_motifs
 
     reps = 50 if quick else 1000
-    motif_sets = {name: load_motifs(spec) for name, spec in MOTIF_SETS.items()}
+    # Quick mode scans with one motif set (the choice between sets then has one candidate).
+    specs = list(MOTIF_SETS.items())[: 1 if quick else None]
+    motif_sets = {name: load_motifs(spec) for name, spec in specs}
     tables, notes, pairing, figures = [], [], {}, {}
     for cell in CELL_LINES:
         folds = _load_folds(cell, work, quick, motif_sets)
@@ -651,7 +653,7 @@ def _run(work: Path, quick: bool, settings: GETSettings) -> dict:
                         round(r, 4),
                         round(rho, 4),
                         len(observed),
-                        f"{lo:.3f}-{hi:.3f}",
+                        [round(lo, 3), round(hi, 3)],
                         res.how,
                     ]
                 )

@@ -143,6 +143,8 @@ def test_quick_run_has_the_contract_shape(tmp_path):
             assert len(row) == len(table["columns"])
             assert all(math.isfinite(v) and -1 <= v <= 1 for v in row[1:3]), row
             assert row[3] == n_test
+            low, high = row[4]  # the contract's interval cell
+            assert -1 <= low <= high <= 1
     assert {p["figure"] for p in result["published"]} == {"Pearson HepG2", "Pearson WTC11"}
     assert all(p["source"] for p in result["published"])
     assert any("folds 9 and 10" in note for note in result["notes"])
