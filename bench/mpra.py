@@ -658,6 +658,10 @@ def _run(work: Path, quick: bool, settings: GETSettings) -> dict:
                     ]
                 )
                 figures[(cell, train, res.key)] = r
+                # In the log too, so a run stopped before the end leaves what it measured.
+                log.info(
+                    "%s %s->%s %s: Pearson %.4f, Spearman %.4f", cell, train, test, res.key, r, rho
+                )
             tables.append(
                 {
                     "title": f"{cell}, train on the {train} fold ({len(folds[train].table)} rows), "
