@@ -41,6 +41,9 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SHARED = Path(os.environ.get("GETX_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SCORES = ("importance", "importance_signed", "knockout decrease", "abc", "get_abc")
+# (TF, cell type) cases with fewer true targets give AUROCs of 0 or 1 from one or two genes: the
+# mean within TFs is also reported over the TFs with at least this many
+TF_MIN_TARGETS = 10
 
 
 def _link_scores(table: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -77,58 +80,99 @@ def _random_predictor(store, preset: str, regions: int):
     return Predictor(model=model, hparams=hparams, source=Path(f"random {preset}"))
 
 
+def _gflop_per_target(predictor, inputs, targets) -> float:
+    """Floating-point work of one target's forward and backward pass (matrix products, which
+    dominate), counted by torch's FLOP counter on the first target."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    x_np, pad, positions = inputs.batch(targets.rows[:1])
+    leaf = torch.from_numpy(x_np).requires_grad_(True)
+    with FlopCounterMode(display=False) as counter:
+        x = leaf * 1.0  # the counter cannot follow a backward into a leaf
+        pred = predictor.model(x, torch.from_numpy(pad), positions=torch.from_numpy(positions))
+        torch.autograd.grad(pred[0, int(targets.focus[0]), int(targets.strand[0])], x)
+    return counter.get_total_flops() / 1e9
+
+
+def _gradient_rates(predictor, inputs, targets, batch_sizes, repeats: int) -> dict[int, float]:
+    """Targets per second of :func:`gradients` at each batch size: the batch sizes take turns,
+    ``repeats`` times, and each keeps its median (the machine's load drifts; turns share it)."""
+    from getx.interpret.context import gradients
+
+    for batch in batch_sizes:  # warm up
+        for _ in gradients(predictor, inputs, targets, batch):
+            break
+    rates: dict[int, list[float]] = {batch: [] for batch in batch_sizes}
+    for _ in range(repeats):
+        for batch in batch_sizes:
+            t0 = time.perf_counter()
+            for _ in gradients(predictor, inputs, targets, batch):
+                pass
+            rates[batch].append(len(targets) / (time.perf_counter() - t0))
+    return {batch: float(np.median(values)) for batch, values in rates.items()}
+
+
 def speed(args) -> dict:
+    """Batched vs per-gene-loop gradient x input, same model code and threads, side by side."""
     import torch
 
-    from getx.interpret.context import cell_type_context, forward, gradients
+    from getx.interpret.context import Targets, cell_type_context, forward
     from getx.store import open_store
 
+    threads = getattr(args, "threads", 1)
+    batch_size = getattr(args, "batch_size", 32)
+    repeats = getattr(args, "repeats", 3)
     store = open_store(args.store)
     cell_type = store.cell_types[0]
     rows = []
-    for preset, regions, n in (("small", 100, args.targets), ("paper", 200, args.targets // 4)):
+    cases = [("small", 100, args.targets, threads), ("paper", 200, args.targets // 4, threads)]
+    if threads != (os.cpu_count() or 1):
+        # the same comparison with a thread per core, as torch defaults to: on a shared machine
+        # its threads wait for each other at every operation (see docs/interpret.md)
+        cases.append(("small", 100, max(args.targets // 4, 1), os.cpu_count() or 1))
+    for preset, regions, n, n_threads in cases:
+        torch.set_num_threads(n_threads)
         predictor = _random_predictor(store, preset, regions)
         context = cell_type_context(predictor, store, cell_type)
         targets = context.targets
         pick = np.arange(min(n, len(targets)))
-        from getx.interpret.context import Targets
-
         sub = Targets(
             targets.region[pick], targets.strand[pick], targets.rows[pick], targets.focus[pick]
         )
-        timing = {}
-        for label, batch in (("batched", 32), ("per-gene loop", 1)):
-            # warm up, then time
-            for _ in gradients(predictor, context.inputs, sub, batch):
-                break
-            t0 = time.perf_counter()
-            for _ in gradients(predictor, context.inputs, sub, batch):
-                pass
-            timing[label] = len(sub) / (time.perf_counter() - t0)
+        gflop = _gflop_per_target(predictor, context.inputs, sub)
+        rate = _gradient_rates(predictor, context.inputs, sub, (batch_size, 1), repeats)
         ko_rows = sub.rows[np.repeat(np.arange(len(sub)), 4)]
         ko_focus = sub.focus[np.repeat(np.arange(len(sub)), 4)]
         zero = np.tile(np.arange(4), len(sub))
         forward(predictor, context.inputs, ko_rows[:32], ko_focus[:32], zero[:32])
         t0 = time.perf_counter()
-        forward(predictor, context.inputs, ko_rows, ko_focus, zero, batch_size=32)
+        forward(predictor, context.inputs, ko_rows, ko_focus, zero, batch_size=batch_size)
         knockouts = len(ko_rows) / (time.perf_counter() - t0)
         rows.append(
             {
                 "preset": preset,
+                "torch_threads": n_threads,
                 "regions_per_window": regions,
                 "features": len(store.feature_names) + 1,
                 "tss_targets": len(sub),
-                "tss_per_s_batched": round(timing["batched"], 2),
-                "tss_per_s_per_gene_loop": round(timing["per-gene loop"], 2),
-                "speedup": round(timing["batched"] / timing["per-gene loop"], 2),
+                "batch_size": batch_size,
+                "gflop_per_tss": round(gflop, 2),
+                "tss_per_s_batched": round(rate[batch_size], 2),
+                "tss_per_s_per_gene_loop": round(rate[1], 2),
+                "speedup": round(rate[batch_size] / rate[1], 2),
+                "gflop_per_s_batched": round(gflop * rate[batch_size], 1),
+                "gflop_per_s_per_gene_loop": round(gflop * rate[1], 1),
                 "region_knockouts_per_s": round(knockouts, 1),
             }
         )
         print(rows[-1], flush=True)
+    torch.set_num_threads(threads)
     return {
         "store": str(store.path),
         "device": "cuda" if torch.cuda.is_available() else "cpu",
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": threads,
+        "repeats": repeats,
         "cpu_count": os.cpu_count(),
         "load_average_at_end": os.getloadavg()[0],
         "rows": rows,
@@ -138,6 +182,90 @@ def speed(args) -> dict:
 # --- simulator truth ----------------------------------------------------------------------------
 
 
+def _contact_weighted_motifs(context) -> np.ndarray:
+    """(targets, F) a model-free TF -> gene score: each motif feature over the accessible regions
+    of the target's window, weighted by ABC's activity x contact (reads x power law), the
+    weights of a window summing to 1. The TF knock-out's baseline, as distance is the links'."""
+    from getx.interpret.links import PowerLaw
+
+    inputs, targets = context.inputs, context.targets
+    raw = np.nan_to_num(
+        np.asarray(context.store.cell_type(context.cell_type).accessibility_raw, float)
+    )
+    rows = np.maximum(targets.rows, 0)
+    open_rows = (targets.rows >= 0) & inputs.accessible[rows]
+    distance = inputs.centres[rows] - inputs.centres[targets.region][:, None]
+    weight = np.where(open_rows, raw[rows] * PowerLaw()(distance), 0.0)
+    weight /= np.maximum(weight.sum(axis=1, keepdims=True), 1e-12)
+    return np.einsum("nr,nrf->nf", weight, inputs.features[rows])
+
+
+def _pair_ranking(net, matrix, pairs, clusters, feature_names) -> dict:
+    """Where the planted cooperative pairs rank among all cluster pairs, by the network's edge
+    stability and by |correlation| of the matrix's columns."""
+    from getx.interpret.metrics import auroc
+
+    scores = net.pair_scores()
+    corr = np.nan_to_num(np.abs(np.corrcoef(np.asarray(matrix, dtype=np.float64).T)))
+    F = len(feature_names)
+    label = np.zeros((F, F), bool)
+    for a, b in pairs:
+        label[a, b] = label[b, a] = True
+    upper = np.triu_indices(F, 1)
+    planted = np.array(sorted(set(clusters.values())))
+    sub = np.ix_(planted, planted)
+    sub_upper = np.triu_indices(len(planted), 1)
+    return {
+        "pairs": [[feature_names[a], feature_names[b]] for a, b in pairs],
+        "pair_stability": [float(scores[a, b]) for a, b in pairs],
+        "pair_rank_by_stability": [int((scores[upper] > scores[a, b]).sum()) + 1 for a, b in pairs],
+        "pair_abs_correlation": [float(corr[a, b]) for a, b in pairs],
+        "cluster_pairs": len(upper[0]),
+        "auroc_vs_all_cluster_pairs": auroc(label[upper], scores[upper]),
+        "auroc_vs_pairs_of_planted_tf_clusters": auroc(
+            label[sub][sub_upper], scores[sub][sub_upper]
+        ),
+        "correlation_auroc_vs_all_cluster_pairs": auroc(label[upper], corr[upper]),
+        "edges_stability_0.5": int((net.stability >= 0.5).sum()),
+    }
+
+
+def _link_ceilings(links: pd.DataFrame, store, facts: dict, sim_dir: Path) -> dict[str, np.ndarray]:
+    """Scores built from the simulator's truth (no model) for the non-TSS rows of ``links``,
+    each shared out over the gene row's window like ``abc`` (TSS region in the sum): how far
+    reads and a perfect reading of the rest can go on these pairs."""
+    from getx.interpret.truth import region_ids
+    from getx.simulate.config import SimConfig
+    from getx.simulate.regulation import contact
+
+    manifest = json.loads((sim_dir / "manifest.json").read_text())
+    config = SimConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in manifest["config"].items()}
+    )
+    truth = facts["regions"].set_index("region_id")
+    ids = region_ids(store, facts["regions"])[links["region"].to_numpy()]
+    law = contact(config, links["distance"].to_numpy())
+    reads = links["accessibility"].to_numpy(dtype=np.float64)
+    activity = np.zeros(len(links))
+    opening = np.zeros(len(links))
+    for cell_type, part in links.groupby("cell_type", sort=False):
+        rows = part.index.to_numpy()
+        activity[rows] = truth[f"activity_{cell_type}"].reindex(ids[rows]).fillna(0).to_numpy()
+        opening[rows] = truth[f"opening_{cell_type}"].reindex(ids[rows]).fillna(0).to_numpy()
+    active_share = np.divide(activity, opening, out=np.zeros(len(links)), where=opening > 0)
+    group = links.groupby(["cell_type", "gene_id", "tss_region"], sort=False).ngroup().to_numpy()
+    keep = ~links["is_tss"].to_numpy()
+    out = {}
+    for name, values in (
+        ("reads x the simulator's contact law", reads * law),
+        ("reads x true active share (h/o) x contact law", reads * active_share * law),
+        ("true activity (h) x contact law", activity * law),
+    ):
+        total = np.bincount(group, weights=values)[group]
+        out[name] = (values / np.where(total > 0, total, 1.0))[keep]
+    return out
+
+
 def truth(args) -> dict:
     import torch
 
@@ -145,7 +273,7 @@ def truth(args) -> dict:
     from getx.interpret.importance import importance_of
     from getx.interpret.links import knockouts, link_table
     from getx.interpret.metrics import auroc, ranking_summary
-    from getx.interpret.network import causal_network
+    from getx.interpret.network import SAMPLES, causal_network, motif_matrix
     from getx.interpret.perturb import scale_motifs
     from getx.interpret.truth import (
         TF_FRACTION,
@@ -158,7 +286,7 @@ def truth(args) -> dict:
     from getx.store import open_store
     from getx.train.predict import load_model
 
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    torch.set_num_threads(getattr(args, "threads", 1))
     demo = Path(args.demo)
     summary = json.loads((demo / "summary.json").read_text())
     store = open_store(demo / "store.zarr")
@@ -174,7 +302,10 @@ def truth(args) -> dict:
     timings = {}
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    for index, cell_type in enumerate(store.cell_types):
+    # held-out cell types first, so that a run summarised part-way (--cached-only) has both groups
+    order = sorted(store.cell_types, key=lambda name: name not in held_cells)
+    for cell_type in order:
+        index = store.cell_types.index(cell_type)  # the cell type's seed, whatever the order
         # each cell type is kept as it finishes, so an interrupted run resumes
         cache = work / f"truth_{cell_type}{'_limit' if args.limit else ''}.pkl"
         if cache.exists():
@@ -250,6 +381,7 @@ def truth(args) -> dict:
             np.arange(n_targets), s
         ]
         fractions = facts["tf_gene"][facts["tf_gene"]["cell_type"] == cell_type]
+        motif_input = _contact_weighted_motifs(context)
         for tf, column in clusters.items():
             edited = scale_motifs(context.inputs, [column], 0.0)
             after = forward(predictor, edited, targets.rows, targets.focus)[np.arange(n_targets), s]
@@ -266,6 +398,7 @@ def truth(args) -> dict:
                         "tf": tf,
                         "gene": name,
                         "decrease": float(base[t] - after[t]),
+                        "motif_input": float(motif_input[t, column]),
                         "target": name in true,
                     }
                 )
@@ -273,45 +406,34 @@ def truth(args) -> dict:
             time.perf_counter() - t0 - timings[f"links {cell_type}"], 1
         )
 
-        # causal network on every gene's motif importance in this cell type
+        # causal network on the motif importance of every gene in this cell type, with the genes
+        # (GET's input) or the accessible regions as samples
         pairs = pair_labels(facts, store.feature_names, cell_type)
         if pairs:
-            t1 = time.perf_counter()
             every_gene = (
                 None if not args.limit else sorted(store.genes["gene_id"])[: 10 * args.limit]
             )
             everything = importance_of(cell_type_context(predictor, store, cell_type, every_gene))
-            matrix = everything.gene_motif()
-            net = causal_network(matrix, runs=args.runs, seed=0, cell_type=cell_type)
-            scores = net.pair_scores()
-            corr = np.nan_to_num(np.abs(np.corrcoef(matrix.to_numpy().T)))
-            planted = np.array(sorted(set(clusters.values())))
-            F = len(store.feature_names)
-            label = np.zeros((F, F), bool)
-            for a, b in pairs:
-                label[a, b] = label[b, a] = True
-            upper = np.triu_indices(F, 1)
-            sub = np.ix_(planted, planted)
-            sub_upper = np.triu_indices(len(planted), 1)
-            network_rows.append(
-                {
-                    "cell_type": cell_type,
-                    "pairs": [[store.feature_names[a], store.feature_names[b]] for a, b in pairs],
-                    "pair_stability": [float(scores[a, b]) for a, b in pairs],
-                    "pair_abs_correlation": [float(corr[a, b]) for a, b in pairs],
-                    "auroc_vs_all_cluster_pairs": auroc(label[upper], scores[upper]),
-                    "auroc_vs_pairs_of_planted_tf_clusters": auroc(
-                        label[sub][sub_upper], scores[sub][sub_upper]
-                    ),
-                    "correlation_auroc_vs_all_cluster_pairs": auroc(label[upper], corr[upper]),
-                    "edges_stability_0.5": int((net.stability >= 0.5).sum()),
-                    "motifs_in_network": int(
-                        (np.abs(matrix.to_numpy()).mean(axis=0) > 0).sum().clip(max=100)
-                    ),
-                    "seconds": round(time.perf_counter() - t1, 1),
-                }
-            )
-            print(network_rows[-1], flush=True)
+            for samples in SAMPLES:
+                t1 = time.perf_counter()
+                matrix = motif_matrix(everything, samples)
+                net = causal_network(
+                    matrix,
+                    runs=args.runs,
+                    seed=0,
+                    cell_type=cell_type,
+                    max_samples=args.max_samples or None,
+                )
+                network_rows.append(
+                    {
+                        "cell_type": cell_type,
+                        "samples": samples,
+                        "rows": len(matrix),
+                        **_pair_ranking(net, matrix, pairs, clusters, store.feature_names),
+                        "seconds": round(time.perf_counter() - t1, 1),
+                    }
+                )
+                print(network_rows[-1], flush=True)
         print(cell_type, timings, flush=True)
         saved = {
             "links": table,
@@ -323,19 +445,24 @@ def truth(args) -> dict:
         cache.write_bytes(pickle.dumps(saved))
 
     links = pd.concat(all_links, ignore_index=True)
+    ceilings = _link_ceilings(links, store, facts, demo / "sim")
     candidates = links[~links["is_tss"]].reset_index(drop=True)
     training = ~candidates["cell_type"].isin(held_cells)
-    link_results = {}
-    for label, part in (
-        ("held-out chromosome, training cell types", candidates[training]),
-        ("held-out chromosome and cell type", candidates[~training]),
+    link_results, ceiling_results = {}, {}
+    for label, chosen in (
+        ("held-out chromosome, training cell types", training.to_numpy()),
+        ("held-out chromosome and cell type", ~training.to_numpy()),
     ):
-        part = part.reset_index(drop=True)
+        part = candidates[chosen].reset_index(drop=True)
         if part.empty:
             continue
         bench = link_benchmark(part, part["label"].to_numpy(), _link_scores(part))
         link_results[label] = bench.to_dict(orient="records")
         print(label, "\n", bench.to_string(), flush=True)
+        ceiling_results[label] = [
+            {"score": name, **ranking_summary(part["label"].to_numpy(), values[chosen])}
+            for name, values in ceilings.items()
+        ]
     # every truth link of a held-out gene, and those inside the windows scored
     table = facts["enhancer_gene"]
     held_names = set(store.genes.loc[store.genes["gene_id"].isin(held_genes), "gene_name"])
@@ -346,10 +473,29 @@ def truth(args) -> dict:
         coverage[cell_type] = {"true_links": len(strong), "in_scored_windows": len(got)}
     ko = pd.DataFrame(ko_rows)
     tf = pd.DataFrame(tf_rows)
-    per_tf = []
-    for _, part in tf.groupby(["cell_type", "tf"]):
-        if part["target"].any() and not part["target"].all():
-            per_tf.append(auroc(part["target"].to_numpy(), part["decrease"].to_numpy()))
+    tf_scores = {"knock-out decrease": "decrease", "contact-weighted motif input": "motif_input"}
+    tf_results = []
+    for name, column in tf_scores.items():
+        per_tf, per_active_tf = [], []
+        for _, part in tf.groupby(["cell_type", "tf"]):
+            if part["target"].any() and not part["target"].all():
+                value = auroc(part["target"].to_numpy(), part[column].to_numpy())
+                per_tf.append(value)
+                if part["target"].sum() >= TF_MIN_TARGETS:
+                    per_active_tf.append(value)
+        tf_results.append(
+            {
+                "score": name,
+                "auroc_pooled": auroc(tf["target"].to_numpy(), tf[column].to_numpy()),
+                "auroc_mean_per_tf": float(np.mean(per_tf)) if per_tf else float("nan"),
+                "tfs_scored": len(per_tf),
+                f"auroc_mean_per_tf_{TF_MIN_TARGETS}_targets": float(np.mean(per_active_tf))
+                if per_active_tf
+                else float("nan"),
+                f"tfs_with_{TF_MIN_TARGETS}_targets": len(per_active_tf),
+                **ranking_summary(tf["target"].to_numpy(), tf[column].to_numpy()),
+            }
+        )
     return {
         "demo": str(demo),
         "holdout_chroms": held_chroms,
@@ -358,6 +504,7 @@ def truth(args) -> dict:
         "cell_types_scored": sorted(set(links["cell_type"])),
         "link_effect_threshold": 0.05,
         "links": link_results,
+        "link_ceilings": ceiling_results,
         "link_coverage": coverage,
         "enhancer_knockout": {
             "gene_rows": len(ko),
@@ -371,12 +518,16 @@ def truth(args) -> dict:
         "tf_knockout": {
             "pairs": len(tf),
             "true_targets": int(tf["target"].sum()),
-            "auroc_pooled": auroc(tf["target"].to_numpy(), tf["decrease"].to_numpy()),
-            "auroc_mean_per_tf": float(np.mean(per_tf)) if per_tf else float("nan"),
-            "tfs_scored": len(per_tf),
-            **ranking_summary(tf["target"].to_numpy(), tf["decrease"].to_numpy()),
+            "min_targets": TF_MIN_TARGETS,
+            **{k: v for k, v in tf_results[0].items() if k != "score"},
+            "scores": tf_results,
         },
-        "network": {"runs": args.runs, "top_motifs": 100, "cell_types": network_rows},
+        "network": {
+            "runs": args.runs,
+            "top_motifs": 100,
+            "max_samples": args.max_samples,
+            "cell_types": network_rows,
+        },
         "timings_s": timings,
     }
 
@@ -558,17 +709,25 @@ def _markdown(result: dict) -> str:
         lines += [
             "## Speed (gradient x input)",
             "",
-            f"Store `{s['store']}`, device {s['device']}, {s['torch_threads']} torch threads "
-            f"on {s['cpu_count']} cores (load average {s['load_average_at_end']:.1f} at the end: "
-            "the machine is shared, so compare ratios, not seconds).",
+            f"Store `{s['store']}`, device {s['device']}, {s['cpu_count']} cores (load average "
+            f"{s['load_average_at_end']:.1f} at the end: the machine is shared, so compare "
+            "ratios measured side by side, not seconds). Batched: the library's batches of "
+            "targets, one forward and one backward each; per-gene loop: the same code one target "
+            "at a time. The two take turns "
+            f"{s.get('repeats', 1)} times; medians. GFLOP/TSS: forward and backward, counted by "
+            "torch's FLOP counter.",
             "",
-            "| preset | R | F+1 | TSSs | TSS/s batched | TSS/s per-gene loop | speed-up | region knock-outs/s |",  # noqa: E501
-            "|---|---|---|---|---|---|---|---|",
+            "| preset | threads | R | F+1 | TSSs | batch | GFLOP/TSS | TSS/s batched | TSS/s per-gene loop | speed-up | GFLOP/s batched | GFLOP/s loop | region knock-outs/s |",  # noqa: E501
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in s["rows"]:
             lines.append(
-                f"| {r['preset']} | {r['regions_per_window']} | {r['features']} | {r['tss_targets']} | "  # noqa: E501
+                f"| {r['preset']} | {r.get('torch_threads', s['torch_threads'])} | "
+                f"{r['regions_per_window']} | {r['features']} | {r['tss_targets']} | "
+                f"{r.get('batch_size', 32)} | {r.get('gflop_per_tss', float('nan')):.2f} | "
                 f"{r['tss_per_s_batched']} | {r['tss_per_s_per_gene_loop']} | {r['speedup']}x | "
+                f"{r.get('gflop_per_s_batched', float('nan'))} | "
+                f"{r.get('gflop_per_s_per_gene_loop', float('nan'))} | "
                 f"{r['region_knockouts_per_s']} |"
             )
         lines.append("")
@@ -596,6 +755,21 @@ def _markdown(result: dict) -> str:
                     f"{r['precision_at_70_recall']:.3f} | {r['auroc']:.3f} |"
                 )
             lines.append("")
+        for group, rows in t.get("link_ceilings", {}).items():
+            lines += [
+                f"Scores built from the simulator's truth, no model ({group}; each shared out over "
+                "the gene's window like `abc`): what reads, and reads with a perfect reading of "
+                "the motifs, reach on the same pairs with the simulator's own contact law:",
+                "",
+                "| score | AUPRC | precision at 70% recall | AUROC |",
+                "|---|---|---|---|",
+            ]
+            for r in rows:
+                lines.append(
+                    f"| {r['score']} | {r['auprc']:.3f} | {r['precision_at_70_recall']:.3f} | "
+                    f"{r['auroc']:.3f} |"
+                )
+            lines.append("")
         cov = t["link_coverage"]
         lines += [
             "True links (effect >= 0.05) of held-out genes inside the scored windows: "
@@ -613,27 +787,45 @@ def _markdown(result: dict) -> str:
             "",
         ]
         k = t["tf_knockout"]
+        least = k.get("min_targets", TF_MIN_TARGETS)
         lines += [
-            f"TF knock-outs: AUROC of the predicted decrease for the TF's true target genes "
-            f"(tf_gene fraction >= 0.05) {k['auroc_pooled']:.3f} pooled over {k['pairs']} (TF, gene, "  # noqa: E501
-            f"cell type) rows ({k['true_targets']} targets); mean per (TF, cell type) "
-            f"{k['auroc_mean_per_tf']:.3f} over {k['tfs_scored']}; AUPRC {k['auprc']:.3f}.",
+            f"TF knock-outs ({k['pairs']} (TF, gene, cell type) rows, {k['true_targets']} true "
+            "targets: tf_gene fraction >= 0.05): AUROC for the TF's true target genes, pooled and "
+            f"averaged within (TF, cell type), over all of them and over those with at least "
+            f"{least} targets; beside the model's knock-out, a model-free score (each motif "
+            "feature averaged over the window's accessible regions with ABC's reads x contact "
+            "weights):",
             "",
+            f"| score | AUROC pooled | AUPRC pooled | mean AUROC within TF (n) | within TF, >= {least} targets (n) |",  # noqa: E501
+            "|---|---|---|---|---|",
         ]
+        for r in k.get("scores", [{"score": "knock-out decrease", **k}]):
+            active = r.get(f"auroc_mean_per_tf_{least}_targets", float("nan"))
+            lines.append(
+                f"| {r['score']} | {r['auroc_pooled']:.3f} | {r['auprc']:.3f} | "
+                f"{r['auroc_mean_per_tf']:.3f} ({r['tfs_scored']}) | {active:.3f} "
+                f"({r.get(f'tfs_with_{least}_targets', '-')}) |"
+            )
+        lines.append("")
         n = t["network"]
         lines += [
-            f"Causal network (DirectLiNGAM, {n['runs']} bootstrap runs, top {n['top_motifs']} motifs): "  # noqa: E501
-            "planted cooperative pair vs other cluster pairs, by edge stability:",
+            f"Causal network (DirectLiNGAM, {n['runs']} bootstrap runs of at most "
+            f"{n.get('max_samples') or 'all'} rows, top {n['top_motifs']} motifs), on the gene x "
+            "motif matrix (GET's input) or the region x motif matrix: the planted cooperative "
+            "pair against every other cluster pair, by edge stability (rank 1 = first of all "
+            "pairs) and by |correlation| of the two columns:",
             "",
-            "| cell type | planted pair | stability | abs correlation | AUROC vs all pairs | AUROC vs pairs of planted TFs | correlation AUROC | s |",  # noqa: E501
-            "|---|---|---|---|---|---|---|---|",
+            "| cell type | samples | rows | planted pair | stability | rank | AUROC vs all pairs | AUROC vs pairs of planted TFs | abs correlation | correlation AUROC | s |",  # noqa: E501
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in n["cell_types"]:
             lines.append(
-                f"| {r['cell_type']} | {' / '.join('-'.join(p) for p in r['pairs'])} | "
+                f"| {r['cell_type']} | {r.get('samples', 'genes')} | {r.get('rows', '')} | "
+                f"{' / '.join('-'.join(p) for p in r['pairs'])} | "
                 f"{', '.join(f'{v:.2f}' for v in r['pair_stability'])} | "
-                f"{', '.join(f'{v:.3f}' for v in r['pair_abs_correlation'])} | "
+                f"{', '.join(str(v) for v in r.get('pair_rank_by_stability', []))} | "
                 f"{r['auroc_vs_all_cluster_pairs']:.3f} | {r['auroc_vs_pairs_of_planted_tf_clusters']:.3f} | "  # noqa: E501
+                f"{', '.join(f'{v:.3f}' for v in r['pair_abs_correlation'])} | "
                 f"{r['correlation_auroc_vs_all_cluster_pairs']:.3f} | {r['seconds']} |"
             )
         lines.append("")
@@ -666,14 +858,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
     p = sub.add_parser("speed")
-    p.add_argument("--store", default="/work/baseline/demo/store.zarr")
+    p.add_argument("--store", default="/work/baseline/demo2/store.zarr")
     p.add_argument("--targets", type=int, default=64)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (see docs)")
+    p.add_argument("--batch-size", type=int, default=32, help="targets per batched pass")
+    p.add_argument("--repeats", type=int, default=3, help="alternating timed runs per side")
     p = sub.add_parser("truth")
-    p.add_argument("--demo", default="/work/baseline/demo")
+    p.add_argument("--demo", default="/work/baseline/demo2")
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--limit", type=int, default=0, help="only this many held-out genes (smoke)")
     p.add_argument("--work", default="/tmp/getx_interpret_truth", help="per-cell-type results")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (see docs)")
     p.add_argument("--cached-only", action="store_true", help="summarise the cell types done")
+    p.add_argument(
+        "--max-samples", type=int, default=2000, help="network rows per bootstrap run (0: all)"
+    )
     p = sub.add_parser("k562")
     p.add_argument("--work", default="/tmp/getx_k562")
     p.add_argument("--epochs", type=int, default=4)

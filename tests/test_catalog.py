@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from cli_checks import error_line
@@ -30,8 +29,8 @@ from getx.catalog.schema import COLUMNS, SCHEMA_VERSION, read_metadata
 from getx.catalog.score import catalog_score, regulatory_score
 from getx.cli import app
 from getx.errors import InputError
+from tiny_dataset import simulate_and_train
 
-TINY_MODEL = {"embed_dim": 32, "depth": 2, "num_heads": 4, "drop_path": 0.0, "distance_buckets": 8}
 KLF4 = "structures/KLF4_high_quality"
 # network settings small enough for the tiny preset's 60 genes
 NETWORK = ["--runs", "2", "--top-motifs", "12"]
@@ -42,28 +41,11 @@ def tiny(tmp_path_factory):
     """A tiny simulation, its store, a tiny GET trained on it and its importance in every cell
     type (the inputs `getx catalog build` reads)."""
     from getx.interpret.importance import importance, write_importance
-    from getx.prepare import prepare
-    from getx.simulate import simulate
     from getx.store import open_store
-    from getx.train.config import DataConfig, TrainConfig
     from getx.train.predict import load_model
-    from getx.train.run import train
 
-    torch.set_num_threads(1)
     root = tmp_path_factory.mktemp("catalog")
-    sim = simulate(root / "sim", "tiny", seed=0)
-    store_path = prepare(sim.prepare_inputs(), root / "store.zarr")
-    config = TrainConfig(
-        store=str(store_path),
-        out=str(root / "run"),
-        data=DataConfig(regions=32, step=8, holdout_chroms=["chr2"], accessibility="linear"),
-        epochs=1,
-        lr=1e-3,
-        model=TINY_MODEL,
-        progress=False,
-        deterministic=True,
-    )
-    run = train(config)
+    sim, store_path, run = simulate_and_train(root, epochs=1)
     store = open_store(store_path)
     predictor = load_model(run)
     results = [importance(predictor, store, ct) for ct in store.cell_types]

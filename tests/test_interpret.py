@@ -32,32 +32,12 @@ from getx.interpret.truth import region_ids
 from getx.interpret.variants import EditedGenome, read_variants, variant_effects
 from getx.store import open_store
 from getx.train.predict import load_model
-
-TINY_MODEL = {"embed_dim": 32, "depth": 2, "num_heads": 4, "drop_path": 0.0, "distance_buckets": 8}
+from tiny_dataset import simulate_and_train
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    from getx.prepare import prepare
-    from getx.simulate import simulate
-    from getx.train.config import DataConfig, TrainConfig
-    from getx.train.run import train
-
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("interp")
-    sim = simulate(root / "sim", "tiny", seed=0)
-    store = prepare(sim.prepare_inputs(), root / "store.zarr")
-    config = TrainConfig(
-        store=str(store),
-        out=str(root / "run"),
-        data=DataConfig(regions=32, step=8, holdout_chroms=["chr2"], accessibility="linear"),
-        epochs=3,
-        lr=1e-3,
-        model=TINY_MODEL,
-        progress=False,
-        deterministic=True,
-    )
-    run = train(config)
+    sim, store, run = simulate_and_train(tmp_path_factory.mktemp("interp"), epochs=3)
     return sim, open_store(store), load_model(run), run
 
 
@@ -108,6 +88,25 @@ def test_importance_sums_predictions_and_gene_motif(trained):
     assert matrix.shape == (result.genes["gene_id"].nunique(), F)
     first = result.genes.iloc[0]
     np.testing.assert_allclose(matrix.loc[first["gene_id"]], result.motif[first["target"]])
+    # region x motif: each accessible region's motif terms summed over the windows holding it
+    context = cell_type_context(predictor, store, "ct1")
+    expected = {}
+    for part, x, grad, _ in gradients(predictor, context.inputs, context.targets):
+        for k, t in enumerate(range(part.start, part.stop)):
+            for position, row in enumerate(context.targets.rows[t]):
+                if row >= 0 and context.inputs.accessible[row]:
+                    term = grad[k, position, :F] * x[k, position, :F]
+                    expected[row] = expected.get(row, 0.0) + term
+    by_region = result.region_motif()
+    assert list(by_region.index) == sorted(expected) and list(by_region.columns) == list(
+        store.feature_names
+    )
+    np.testing.assert_allclose(
+        by_region.to_numpy(),
+        np.array([expected[r] for r in sorted(expected)]),
+        rtol=1e-4,
+        atol=1e-6,
+    )
 
 
 def test_importance_store_replaces_never_appends(trained, tmp_path):
@@ -127,6 +126,21 @@ def test_importance_store_replaces_never_appends(trained, tmp_path):
     back = read_importance(out, "ct1")
     np.testing.assert_array_equal(back.region, all_genes.region)
     pd.testing.assert_frame_equal(back.genes, all_genes.genes)
+    pd.testing.assert_frame_equal(back.region_motif(), all_genes.region_motif())
+    # a store written before the region x motif matrix existed still reads; asking for it says so
+    # (its manifest lists no region_motif arrays; one deleted from a newer store is damage)
+    import dataclasses
+    import shutil
+
+    shutil.rmtree(out / "cell_types" / "ct2" / "region_motif")
+    with pytest.raises(InputError, match="region_motif/region' is missing"):
+        read_importance(out, "ct2")
+    without = dataclasses.replace(all_genes, region_motif_rows=None, region_motif_values=None)
+    write_importance(out, [without], run, store)
+    older = read_importance(out, "ct1")
+    assert older.region_motif_values is None and len(older.gene_motif()) > 0
+    with pytest.raises(InputError, match=r"no region x motif matrix .* run `getx interpret` again"):
+        older.region_motif()
     few = importance(predictor, store, "ct1", names)
     write_importance(out, [few], run, store)
     again = read_importance(out)
@@ -360,6 +374,12 @@ def test_cli_commands_end_to_end(trained, tmp_path):
     motif = json.loads(net.read_text())["nodes"][0]["id"]
     res = runner.invoke(app, ["network", "query", str(net), "--motif", motif])
     assert res.exit_code == 0 and res.output.startswith("relation\tmotif"), res.output
+    by_region = tmp_path / "regions.graphml"
+    res = runner.invoke(app, [*build, "--samples", "regions", "--max-samples", "100",
+                              "--top-motifs", "8", "--out", str(by_region)])  # fmt: skip
+    assert res.exit_code == 0 and by_region.exists(), res.output
+    res = runner.invoke(app, [*build, "--samples", "cells", "--out", str(tmp_path / "n.json")])
+    assert res.exit_code == 2 and "samples 'cells' is not one of genes, regions" in res.output
     res = runner.invoke(app, ["links", str(run), str(store.path), "--cell-type", "ct1",
                               "--genes", "NOTAGENE", "--out", str(tmp_path / "x.tsv")])  # fmt: skip
     assert res.exit_code == 2 and "NOTAGENE" in res.output  # one line, no traceback

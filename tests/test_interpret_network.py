@@ -8,7 +8,13 @@ import pytest
 
 from getx.errors import InputError
 from getx.interpret.directlingam import adjacency_edges, causal_order, direct_lingam
-from getx.interpret.network import causal_network, neighbours, read_network, write_network
+from getx.interpret.network import (
+    causal_network,
+    motif_matrix,
+    neighbours,
+    read_network,
+    write_network,
+)
 
 
 def _two_variables(n: int = 1000, seed: int = 0) -> np.ndarray:
@@ -71,9 +77,39 @@ def test_network_edges_parents_children_and_files(tmp_path):
         neighbours(graph, "b")
 
 
+def test_bootstrap_runs_draw_at_most_max_samples_rows():
+    rng = np.random.default_rng(3)
+    n = 3000
+    a = rng.uniform(-1, 1, n)
+    matrix = pd.DataFrame({"A": a, "B": a + 0.5 * rng.uniform(-1, 1, n)})
+    full = causal_network(matrix, runs=2, seed=0)
+    # without a cap (or a cap above the rows) every run draws all rows: the same networks
+    same = causal_network(matrix, runs=2, seed=0, max_samples=n + 5)
+    np.testing.assert_array_equal(full.weight, same.weight)
+    capped = causal_network(matrix, runs=3, seed=0, max_samples=500)
+    assert capped.stability[1, 0] == 1.0 and capped.stability[0, 1] == 0.0  # A -> B
+    assert not np.array_equal(capped.weight, full.weight)
+    with pytest.raises(InputError, match="max_samples 2 must exceed the 2 motifs"):
+        causal_network(matrix, max_samples=2)
+
+
+def test_motif_matrix_picks_genes_or_regions():
+    class Result:
+        def gene_motif(self):
+            return "genes"
+
+        def region_motif(self):
+            return "regions"
+
+    assert motif_matrix(Result()) == "genes"
+    assert motif_matrix(Result(), "regions") == "regions"
+    with pytest.raises(InputError, match="samples 'cells' is not one of genes, regions"):
+        motif_matrix(Result(), "cells")
+
+
 def test_network_refuses_too_few_genes_and_bad_files(tmp_path):
     matrix = pd.DataFrame(np.random.default_rng(0).normal(size=(5, 6)))
-    with pytest.raises(InputError, match="5 genes for 6 varying motif columns"):
+    with pytest.raises(InputError, match="5 rows for 6 varying motif columns"):
         causal_network(matrix)
     with pytest.raises(InputError, match=r"must end in \.graphml or \.json"):
         write_network(causal_network(matrix.iloc[:, :2], runs=1).graph(), tmp_path / "n.txt")

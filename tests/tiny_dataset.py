@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TINY_MODEL = {"embed_dim": 32, "depth": 1, "num_heads": 4, "drop_path": 0.0}
+# two layers and a distance bias: enough for the interpretation tests to find planted signals
+INTERPRET_MODEL = {**TINY_MODEL, "depth": 2, "distance_buckets": 8}
 
 
 @dataclass(frozen=True)
@@ -85,3 +87,29 @@ def tiny_dataset(tmp_path_factory) -> TinyDataset:
         torch.set_num_threads(threads)
     _BUILT["tiny"] = TinyDataset(root, sim.out_dir, Path(store), run, importance_store)
     return _BUILT["tiny"]
+
+
+def simulate_and_train(root: Path, epochs: int):
+    """The simulator's tiny preset in ``root/sim``, its store and a tiny GET trained on it
+    (chr2 held out, deterministic): returns (simulation, store path, run folder)."""
+    import torch
+
+    from getx.prepare import prepare
+    from getx.simulate import simulate
+    from getx.train.config import DataConfig, TrainConfig
+    from getx.train.run import train
+
+    torch.set_num_threads(1)
+    sim = simulate(root / "sim", "tiny", seed=0)
+    store = prepare(sim.prepare_inputs(), root / "store.zarr")
+    config = TrainConfig(
+        store=str(store),
+        out=str(root / "run"),
+        data=DataConfig(regions=32, step=8, holdout_chroms=["chr2"], accessibility="linear"),
+        epochs=epochs,
+        lr=1e-3,
+        model=INTERPRET_MODEL,
+        progress=False,
+        deterministic=True,
+    )
+    return sim, store, train(config)

@@ -124,7 +124,15 @@ def interpret(
     for name in dict.fromkeys(cell_type):
         with _bar(f"gradients in {name}") as progress:
             results.append(
-                importance(predictor, opened, name, wanted, batch_size, device, progress)
+                importance(
+                    predictor,
+                    opened,
+                    name,
+                    wanted,
+                    batch_size=batch_size,
+                    device=device,
+                    progress=progress,
+                )
             )
     write_importance(out, results, predictor.source, opened)
     if gene_motif_tsv is not None:
@@ -165,9 +173,9 @@ def links(
             store,
             cell_type,
             _gene_list(genes, genes_file),
-            batch_size,
-            device,
-            progress,
+            batch_size=batch_size,
+            device=device,
+            progress=progress,
         )
     _write_tsv(table, out, OUTPUT_KIND)
     typer.echo(f"{len(table)} region-gene pairs -> {out}")
@@ -305,6 +313,15 @@ def network_build(
         Path | None, typer.Option(help="Also write every edge with its stability and weight.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the bootstrap.")] = 0,
+    samples: Annotated[
+        str,
+        typer.Option(
+            help="Rows of the matrix: genes (gene x motif, as GET) or regions (region x motif)."
+        ),
+    ] = "genes",
+    max_samples: Annotated[
+        int, typer.Option(help="Rows drawn per bootstrap run at most (0: all).")
+    ] = 2000,
 ) -> None:
     """DirectLiNGAM over bootstrap runs -> a cause -> effect motif graph (GraphML or JSON)."""
     from getx.errors import InputError, check_range
@@ -313,6 +330,7 @@ def network_build(
         EDGES_KIND,
         NETWORK_KIND,
         causal_network,
+        motif_matrix,
         network_path,
         write_network,
     )
@@ -322,6 +340,7 @@ def network_build(
     check_range("--top-motifs", top_motifs, 0)
     check_range("--min-stability", min_stability, 0, 1)
     check_range("--seed", seed, 0, 2**32 - 1)
+    check_range("--max-samples", max_samples, 0)
     check_output(network_path(out), NETWORK_KIND, inputs=[importance_store])
     if edges_tsv is not None:
         if edges_tsv.absolute() == out.absolute():
@@ -330,12 +349,13 @@ def network_build(
     result = read_importance(importance_store, cell_type)
     with _bar(f"DirectLiNGAM runs in {result.cell_type}") as progress:
         net = causal_network(
-            result.gene_motif(),
+            motif_matrix(result, samples),
             runs=runs,
             seed=seed,
             cell_type=result.cell_type,
             top_motifs=top_motifs or None,
             progress=progress,
+            max_samples=max_samples or None,
         )
     graph = net.graph(min_stability=min_stability)
     write_network(graph, out)

@@ -12,7 +12,11 @@ it, per target:
   ``motif_abs`` (N, F) the summed |.|.
 
 Per gene (over its TSS rows, usually one) :meth:`Importance.gene_motif` averages ``motif``: the
-gene x motif matrix the causal network reads. :func:`write_importance` stores one or more cell
+gene x motif matrix (GET's input of the causal network). Per accessible region,
+:meth:`Importance.region_motif` sums each motif feature's term over the targets whose windows
+hold the region: the region x motif matrix, where motifs that act together in the same elements
+co-vary (the summed gene matrix mixes each gene's many regions, and loses that; see
+docs/interpret.md). :func:`write_importance` stores one or more cell
 types as a zarr v3 store (layout in docs/format.md), replacing any store at that path whole;
 :func:`read_importance` reads it back; :func:`write_bedgraphs` writes a gene's region importance
 as a bedGraph track.
@@ -66,6 +70,11 @@ class Importance:
     accessibility: np.ndarray  # (N, R) float32 the accessibility term
     motif: np.ndarray  # (N, F) float32 signed sum over regions per motif feature
     motif_abs: np.ndarray  # (N, F) float32 summed |.| over regions
+    # (M,) int64 store rows of the accessible regions in any window and (M, F) float32 each motif
+    # feature's term summed over the targets whose windows hold them; None when read from a
+    # store written before getx kept it
+    region_motif_rows: np.ndarray | None = None
+    region_motif_values: np.ndarray | None = None
 
     def gene_motif(self) -> pd.DataFrame:
         """Genes (gene_id index, in first-seen order) x motif features: the mean of ``motif``
@@ -79,6 +88,20 @@ class Importance:
         return pd.DataFrame(
             means[order].astype(np.float32),
             index=pd.Index(unique[order], name="gene_id"),
+            columns=self.feature_names,
+        )
+
+    def region_motif(self) -> pd.DataFrame:
+        """Accessible regions (store row index, in genome order) x motif features: each motif
+        feature's gradient x input term summed over the targets whose windows hold the region."""
+        if self.region_motif_values is None:
+            raise InputError(
+                f"this importance of {self.cell_type} has no region x motif matrix (written by "
+                "an older getx): run `getx interpret` again"
+            )
+        return pd.DataFrame(
+            self.region_motif_values,
+            index=pd.Index(self.region_motif_rows, name="region"),
             columns=self.feature_names,
         )
 
@@ -126,22 +149,29 @@ def importance_of(
         "motif": np.zeros((N, F), np.float32),
         "motif_abs": np.zeros((N, F), np.float32),
     }
+    accessible = (targets.rows >= 0) & context.inputs.accessible[np.maximum(targets.rows, 0)]
+    by_region = np.zeros((len(context.inputs.accessible), F), np.float64)
     for part, x, grad, y in gradients(
         context.predictor, context.inputs, targets, batch_size, device, progress
     ):
         term = grad * x
+        item, position = np.nonzero(accessible[part])
+        np.add.at(by_region, targets.rows[part][item, position], term[item, position, :F])
         out["predicted"][part] = y
         out["region"][part] = np.abs(term).sum(axis=2)
         out["region_signed"][part] = term.sum(axis=2)
         out["accessibility"][part] = term[:, :, F]
         out["motif"][part] = term[:, :, :F].sum(axis=1)
         out["motif_abs"][part] = np.abs(term[:, :, :F]).sum(axis=1)
+    rows = np.unique(targets.rows[accessible])
     return Importance(
         context.cell_type,
         list(context.store.feature_names),
         context.genes,
         targets,
         **out,
+        region_motif_rows=rows,
+        region_motif_values=by_region[rows].astype(np.float32),
     )
 
 
@@ -150,6 +180,7 @@ def importance(
     store: Any,
     cell_type: str,
     genes: list[str] | None = None,
+    *,
     batch_size: int = 32,
     device: str | None = None,
     progress: Progress | None = None,
@@ -234,6 +265,10 @@ def write_importance(
             motif = group.create_group("gene_motif")
             _array(motif, "gene_id", matrix.index.to_numpy().astype(str))
             _array(motif, "values", matrix.to_numpy(np.float32))
+            if result.region_motif_values is not None:
+                by_region = group.create_group("region_motif")
+                _array(by_region, "region", result.region_motif_rows.astype(np.int64))
+                _array(by_region, "values", result.region_motif_values.astype(np.float32))
         root.attrs["arrays"] = array_manifest(tmp)
     log.info("importance of %d cell type(s) written to %s", len(results), path)
     return path
@@ -279,8 +314,20 @@ def read_importance(path: str | Path, cell_type: str | None = None) -> Importanc
     targets = Targets(*(read("targets", name) for name in ("region", "strand", "window", "focus")))
     arrays = {name: read("importance", name) for name in _IMPORTANCE_ARRAYS}
     predicted = read("targets", "predicted")
+    by_region = {}
+    if f"{prefix}region_motif/values" in store.arrays:  # optional: interpret may skip it
+        by_region = {
+            "region_motif_rows": read("region_motif", "region"),
+            "region_motif_values": read("region_motif", "values"),
+        }
     return Importance(
-        cell_type, list(attrs.get("feature_names", [])), genes, targets, predicted, **arrays
+        cell_type,
+        list(attrs.get("feature_names", [])),
+        genes,
+        targets,
+        predicted,
+        **arrays,
+        **by_region,
     )
 
 

@@ -177,10 +177,11 @@ def links(
     store: Any,
     cell_type: str,
     genes: list[str] | None = None,
+    *,
+    contact: PowerLaw | None = None,
     batch_size: int = 32,
     device: str | None = None,
     progress: Progress | None = None,
-    contact: PowerLaw | None = None,
 ) -> pd.DataFrame:
     """Enhancer-gene link scores in ``cell_type`` for ``genes`` (ids or names; None: all).
     ``progress(done, total)`` counts the knock-out runs."""

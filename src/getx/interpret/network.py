@@ -1,8 +1,12 @@
-"""The causal motif network of a cell type: DirectLiNGAM on its gene x motif importance matrix.
+"""The causal motif network of a cell type: DirectLiNGAM on a motif importance matrix.
 
+The matrix's rows are samples, its columns motif features: genes (``Importance.gene_motif``,
+GET's input) or accessible regions (``Importance.region_motif``, where motifs that act in the
+same elements co-vary; docs/interpret.md compares the two on the simulator's planted pairs).
 ``causal_network(matrix)`` fits DirectLiNGAM (:mod:`getx.interpret.directlingam`) ``runs`` times
-on the ``top_motifs`` most important motif columns (mean |importance| over the genes), each run
-on a bootstrap sample of the genes (rows) with the motif columns in a random order and z-scored,
+on the ``top_motifs`` most important motif columns (mean |importance| over the rows), each run
+on a bootstrap sample of the rows (at most ``max_samples``) with the motif columns in a random
+order and z-scored,
 and keeps for each directed pair (cause -> effect) its **stability** (the fraction of runs that
 kept the edge) and its mean weight over the runs (0 where a run dropped it), as GET averaged its
 LiNGAM runs. ``MotifNetwork.graph`` thresholds them into a ``networkx.DiGraph`` whose edges point
@@ -31,10 +35,14 @@ log = logging.getLogger(__name__)
 EDGE_COLUMNS = ["cause", "effect", "weight", "stability"]
 
 RELATIONS = ("parents", "children", "neighbours")
-# Motifs in the network by default: the most important ones. DirectLiNGAM costs ~ genes x
+# Motifs in the network by default: the most important ones. DirectLiNGAM costs ~ samples x
 # motifs^3 (100 motifs: seconds per run on 800 genes; all 217 of the demo: minutes), and motifs
 # with little importance add edges between noise.
 TOP_MOTIFS = 100
+# Rows (samples) per bootstrap run at most: a region matrix has ten times a gene matrix's rows
+# and the cost grows with them.
+MAX_SAMPLES = 2000
+SAMPLES = ("genes", "regions")
 
 
 @dataclass
@@ -83,6 +91,14 @@ class MotifNetwork:
         return graph
 
 
+def motif_matrix(result: Any, samples: str = "genes") -> pd.DataFrame:
+    """The network's input from an :class:`~getx.interpret.importance.Importance`: its gene x
+    motif (``genes``) or region x motif (``regions``) matrix."""
+    if samples not in SAMPLES:
+        raise InputError(f"samples {samples!r} is not one of {', '.join(SAMPLES)}")
+    return result.gene_motif() if samples == "genes" else result.region_motif()
+
+
 def causal_network(
     matrix: pd.DataFrame,
     runs: int = 10,
@@ -90,10 +106,12 @@ def causal_network(
     cell_type: str = "",
     top_motifs: int | None = TOP_MOTIFS,
     progress: Callable[[int, int], None] | None = None,
+    max_samples: int | None = None,
 ) -> MotifNetwork:
-    """DirectLiNGAM over ``runs`` bootstrap samples of ``matrix`` (genes x motifs), each with the
-    columns permuted and z-scored. Only the ``top_motifs`` columns with the largest mean |value|
-    over the genes take part (None: all); columns constant over the genes never do."""
+    """DirectLiNGAM over ``runs`` bootstrap samples of ``matrix`` (samples x motifs: genes or
+    regions), each of min(rows, ``max_samples``) rows, with the columns permuted and z-scored.
+    Only the ``top_motifs`` columns with the largest mean |value| over the rows take part (None:
+    all); columns constant over the rows never do."""
     from getx.interpret.directlingam import direct_lingam
 
     values = np.asarray(matrix, dtype=np.float64)
@@ -109,13 +127,16 @@ def causal_network(
     n, p = len(values), len(varying)
     if n <= p + 1:
         raise InputError(
-            f"{n} genes for {p} varying motif columns: DirectLiNGAM needs more genes than motifs"
+            f"{n} rows for {p} varying motif columns: DirectLiNGAM needs more samples than motifs"
         )
+    draw = n if max_samples is None else min(n, max_samples)
+    if draw <= p + 1:
+        raise InputError(f"max_samples {max_samples} must exceed the {p} motifs + 1")
     rng = np.random.default_rng(seed)
     total = np.zeros((len(motifs), len(motifs)))
     kept = np.zeros_like(total)
     for run in range(runs):
-        rows = rng.integers(0, n, n)
+        rows = rng.integers(0, n, draw)
         columns = varying[rng.permutation(p)]
         sample = values[np.ix_(rows, columns)]
         std = sample.std(axis=0)

@@ -20,10 +20,18 @@ from getx.motifs.motifset import (
 )
 from getx.motifs.nrmotif import load_nrmotif_v1
 from getx.motifs.pvalues import strand_thresholds, threshold_from_p, thresholds
-from getx.motifs.scanning import encode, region_features, scan_arrays, scan_hits
+from getx.motifs.scanning import (
+    SequenceGenome,
+    encode,
+    region_features,
+    scan_arrays,
+    scan_hits,
+    sequence_features,
+)
 
 __all__ = [
     "MotifSet",
+    "SequenceGenome",
     "aggregate_hit_bed",
     "background_from_sequence",
     "encode",
@@ -39,6 +47,7 @@ __all__ = [
     "scan_arrays",
     "scan_hits",
     "select",
+    "sequence_features",
     "strand_thresholds",
     "threshold_from_p",
     "thresholds",

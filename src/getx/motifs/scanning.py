@@ -344,3 +344,76 @@ def region_features(
         n, n_ext, n_refetch,
     )  # fmt: skip
     return out
+
+
+# --- short sequences (reporter constructs, oligo libraries) ------------------------------------
+
+
+class SequenceGenome:
+    """A list of sequences as a genome (the :class:`Genome` protocol): sequence i is the
+    chromosome ``str(i)``; positions outside it read N, so no hit reaches past its ends."""
+
+    def __init__(self, sequences: list[str]):
+        self.sequences = sequences
+
+    def fetch(self, chrom: str, start: int, end: int) -> str:
+        seq = self.sequences[int(chrom)]
+        lo, hi = max(start, 0), min(end, len(seq))
+        if hi <= lo:
+            return "N" * (end - start)
+        return "N" * (lo - start) + seq[lo:hi].upper() + "N" * (end - hi)
+
+
+def sequence_features(
+    sequences: list[str],
+    motifs: MotifSet,
+    windows: list[tuple[int, int]] | None = None,
+    p_value: float = 1e-4,
+    background: str | np.ndarray | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> np.ndarray:
+    """(n_sequences, n_windows, n_clusters) float32: GET's region features of windows of short
+    sequences, each sequence scanned on its own (nothing outside it).
+
+    ``windows``: [start, end) pairs within every sequence (default: one window, the whole of
+    each sequence, which then may differ in length). A window's feature for a cluster is the
+    summed score of the merged archetype hits of that cluster overlapping it by >= 1 bp, hits
+    that run past the window into the rest of the sequence included (the definition of
+    :func:`region_features`, which this calls with one region per sequence and window). So a
+    reporter construct scanned whole gives its element's features in the construct's context,
+    and overlapping sub-windows of an element each count a hit that spans them.
+    """
+    if not sequences:
+        raise InputError("no sequences to scan")
+    lengths = np.array([len(s) for s in sequences], dtype=np.int64)
+    if windows is None:
+        starts = np.zeros((len(sequences), 1), dtype=np.int64)
+        ends = lengths[:, None]
+    else:
+        if not windows:
+            raise InputError("windows is empty")
+        bounds = np.asarray(windows, dtype=np.int64).reshape(-1, 2)
+        bad = np.flatnonzero((bounds[:, 0] < 0) | (bounds[:, 1] <= bounds[:, 0]))
+        if len(bad):
+            raise InputError(f"window {tuple(bounds[bad[0]])} is empty or starts before 0")
+        short = np.flatnonzero(lengths < bounds[:, 1].max())
+        if len(short):
+            i = int(short[0])
+            raise InputError(
+                f"sequence {i} is {lengths[i]} bp, shorter than the window end "
+                f"{int(bounds[:, 1].max())}"
+            )
+        starts = np.broadcast_to(bounds[:, 0], (len(sequences), len(bounds)))
+        ends = np.broadcast_to(bounds[:, 1], (len(sequences), len(bounds)))
+    n_windows = starts.shape[1]
+    regions = pd.DataFrame(
+        {
+            "chrom": np.repeat(np.arange(len(sequences)), n_windows).astype(str),
+            "start": starts.ravel(),
+            "end": ends.ravel(),
+        }
+    )
+    feats = region_features(
+        SequenceGenome(list(sequences)), regions, motifs, p_value, background, progress
+    )
+    return feats.reshape(len(sequences), n_windows, -1)
