@@ -114,7 +114,10 @@ def machine() -> dict[str, Any]:
     return info
 
 
-def machine_line(info: dict[str, Any]) -> str:
+def machine_line(info: dict[str, Any] | str) -> str:
+    """The record's machine in words (a record written outside the runner may give a string)."""
+    if isinstance(info, str):
+        return info
     gpu = info.get("gpu") or "no GPU"
     return (
         f"{info.get('cpu')}, {info.get('cores')} cores (load average {info.get('load_average')} "

@@ -143,7 +143,9 @@ def test_readme_renders_every_contract_record_and_render_runs_nothing(tmp_path):
     section; a standalone script's JSON (other keys) and a record breaking the contract do not;
     ``--render`` writes README.md and no record."""
     (tmp_path / "other_branch.json").write_text(
-        json.dumps(_record(name="other_branch", title="From another branch"))
+        json.dumps(
+            _record(name="other_branch", title="From another branch", machine="x86_64, 2 CPUs")
+        )
     )
     broken = _record(name="broken")
     broken["tables"][0]["rows"] = []
@@ -159,6 +161,7 @@ def test_readme_renders_every_contract_record_and_render_runs_nothing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*before, "README.md"])
     text = (tmp_path / "README.md").read_text()
     assert "## From another branch (`other_branch`)" in text
+    assert "on x86_64, 2 CPUs; commit" in text  # a machine written as words by its own script
     assert "| GET (ours) | 0.612 | 0.500 to 0.700 | 9,000 |" in text
     assert "(`broken`)" not in text and "(`renamed`)" not in text
     assert "[catalog.md](catalog.md)" in text and "(`catalog`)" not in text
