@@ -35,6 +35,7 @@ import pandas as pd
 from getx.io.files import atomic_output
 from getx.motifs import _tables, encode, load_motifs, region_features, scan_arrays, select
 from getx.motifs.pvalues import strand_thresholds
+from getx.motifs.sequences import SequenceGenome
 
 log = logging.getLogger("bench.motif_scan")
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,17 +67,6 @@ def rates(n_bp: int, n_m: int, w: float, c: float) -> dict:
         "bp_motifs_per_s_wall": n_bp * n_m / w,
         "bp_motifs_per_cpu_s": n_bp * n_m / c,
     }
-
-
-class StringGenome:
-    """One chromosome held as a string; N outside it (the genome protocol)."""
-
-    def __init__(self, chrom: str, seq: str):
-        self.chrom, self.seq = chrom, seq
-
-    def fetch(self, chrom: str, start: int, end: int) -> str:
-        a, b = max(start, 0), min(end, len(self.seq))
-        return "N" * (a - start) + self.seq[a:b] + "N" * (end - max(b, start))
 
 
 def main() -> None:
@@ -151,62 +141,25 @@ def main() -> None:
     bound = COMPUTE_BOUND_CPU_S * n_m / 2174  # the issue's figure is for all 2,174 motifs
     res["compute_bound_cpu_s"] = bound
     res["getx_ratio_to_compute_bound"] = one["cpu_s"] / bound
-    ours_counts = np.bincount(hits["motif"], minlength=n_m)
     moods_counts = None
 
     try:
-        import MOODS.scan
-        import MOODS.tools
-
-        mats = []
-        for m in motifs.matrices:
-            fwd = m.T.tolist()
-            mats += [fwd, MOODS.tools.reverse_complement(fwd)]
-        mthr, w, c = timed(
-            lambda: [MOODS.tools.threshold_from_p(m, bg.tolist(), args.p) for m in mats]
-        )
-        mthr = np.array(mthr).reshape(-1, 2)
+        mats = moods_matrices(motifs)
+        mthr, w, c = timed(lambda: moods_thresholds(mats, bg, args.p))
         res["moods_thresholds"] = {"wall_s": w, "cpu_s": c}
         res["thresholds_equal_moods"] = int((mthr == thr).sum())
         res["thresholds_total"] = int(thr.size)
         res["thresholds_max_abs_diff"] = float(np.abs(mthr - thr).max())
-
-        def run_moods():
-            scanner = MOODS.scan.Scanner(7)
-            scanner.set_motifs(mats, bg.tolist(), mthr.reshape(-1).tolist())
-            return scanner.scan(seq)
-
-        mres, w, c = timed(run_moods)
-        me, ms, mv = [], [], []
-        for e, lst in enumerate(mres):
-            for h in lst:
-                me.append(e)
-                ms.append(h.pos)
-                mv.append(h.score)
-        me, ms, mv = np.array(me), np.array(ms, dtype=np.int64), np.array(mv)
+        found, w, c = timed(lambda: run_moods(mats, bg, mthr, seq))
+        me, ms, mv = moods_hits(found)
         moods_counts = np.bincount(me // 2, minlength=n_m)
         res["moods"] = rates(n_bp, n_m, w, c) | {
-            "version": getattr(MOODS, "__version__", "1.9.4.1"),
+            "version": moods_version(),
             "hits": len(me),
             "threads": 1,
             "hits_in_first_10kb_N": int((ms < 10000).sum()),
         }
-        ours_e = hits["motif"].astype(np.int64) * 2 + hits["strand"]
-        ours_set = set(zip(ours_e.tolist(), hits["start"].tolist(), strict=True))
-        moods_set = set(zip(me.tolist(), ms.tolist(), strict=True))
-        o = np.lexsort((ours_e, hits["start"]))
-        m_ = np.lexsort((me, ms))
-        same = ours_set == moods_set and len(o) == len(m_)
-        res["agreement"] = {
-            "motifs_same_hit_count": int((ours_counts == moods_counts).sum()),
-            "motifs_total": n_m,
-            "hits_only_getx": len(ours_set - moods_set),
-            "hits_only_moods": len(moods_set - ours_set),
-            "identical_hit_sets": ours_set == moods_set,
-            "max_abs_score_diff": float(np.abs(hits["score"][o] - mv[m_]).max())
-            if same and len(o)
-            else None,
-        }
+        res["agreement"] = hit_agreement(hits, n_m, me, ms, mv)
         log.info("MOODS: %.1f s, %d hits; agreement %s", c, len(me), res["agreement"])
     except ImportError as e:
         res["moods"] = f"missing: {e}"
@@ -214,19 +167,7 @@ def main() -> None:
     try:
         import lightmotif
 
-        def run_lightmotif():
-            striped = lightmotif.stripe(seq.upper())
-            counts = np.zeros(n_m, dtype=np.int64)
-            for i, m in enumerate(motifs.matrices):
-                for strand, mat in enumerate((m, m[::-1, ::-1])):
-                    values = {b: mat[:, j].tolist() for j, b in enumerate("ACGT")}
-                    values["N"] = [-1e9] * mat.shape[0]
-                    pssm = lightmotif.ScoringMatrix(values)
-                    t = float(thr[i, strand])
-                    counts[i] += sum(1 for _ in lightmotif.scan(pssm, striped, threshold=t))
-            return counts
-
-        lcounts, w, c = timed(run_lightmotif)
+        lcounts, w, c = timed(lambda: lightmotif_counts(motifs, thr, seq))
         res["lightmotif"] = rates(n_bp, n_m, w, c) | {
             "version": lightmotif.__version__,
             "threads": 1,
@@ -254,6 +195,103 @@ def main() -> None:
     with atomic_output(out.parent / (out.name + ".md")) as tmp:
         tmp.write_text(_markdown(res))
     log.info("wrote %s(.json/.md)", out)
+
+
+# --- peers, shared with bench/region_features.py, bench/motif_real.py and bench/speed.py ------
+
+
+def moods_version() -> str:
+    import MOODS
+
+    return getattr(MOODS, "__version__", "1.9.4.1")
+
+
+def moods_matrices(motifs) -> list:
+    """MOODS's matrices: each motif's forward and reverse-complement (4, W) lists, in turn
+    (entry e is motif e // 2, strand e % 2)."""
+    import MOODS.tools
+
+    mats = []
+    for m in motifs.matrices:
+        fwd = m.T.tolist()
+        mats += [fwd, MOODS.tools.reverse_complement(fwd)]
+    return mats
+
+
+def moods_thresholds(mats: list, background: np.ndarray, p_value: float) -> np.ndarray:
+    """MOODS's own thresholds, (motifs, 2) as ``strand_thresholds`` returns them."""
+    import MOODS.tools
+
+    bg = np.asarray(background).tolist()
+    return np.array([MOODS.tools.threshold_from_p(m, bg, p_value) for m in mats]).reshape(-1, 2)
+
+
+def moods_scanner(mats: list, background: np.ndarray, thresholds: np.ndarray):
+    """A MOODS scanner for :func:`moods_matrices` ``mats`` at ``thresholds`` ((motifs, 2))."""
+    import MOODS.scan
+
+    scanner = MOODS.scan.Scanner(7)
+    scanner.set_motifs(
+        mats, np.asarray(background).tolist(), np.asarray(thresholds).reshape(-1).tolist()
+    )
+    return scanner
+
+
+def run_moods(mats: list, background: np.ndarray, thresholds: np.ndarray, seq: str) -> list:
+    """MOODS's scan of ``seq`` (scanner set-up included): per entry of :func:`moods_matrices`,
+    its hits."""
+    return moods_scanner(mats, background, thresholds).scan(seq)
+
+
+def moods_hits(found: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`run_moods` output as arrays (entry, position, score)."""
+    entries, positions, scores = [], [], []
+    for e, hits in enumerate(found):
+        for h in hits:
+            entries.append(e)
+            positions.append(h.pos)
+            scores.append(h.score)
+    return np.array(entries, np.int64), np.array(positions, np.int64), np.array(scores)
+
+
+def hit_agreement(hits: dict, n_motifs: int, me, ms, mv) -> dict:
+    """How getx's hits (``scan_arrays`` output) compare with MOODS's (``run_moods`` output)."""
+    ours_e = hits["motif"].astype(np.int64) * 2 + hits["strand"]
+    ours_set = set(zip(ours_e.tolist(), hits["start"].tolist(), strict=True))
+    moods_set = set(zip(me.tolist(), ms.tolist(), strict=True))
+    o = np.lexsort((ours_e, hits["start"]))
+    m_ = np.lexsort((me, ms))
+    same = ours_set == moods_set and len(o) == len(m_)
+    ours_counts = np.bincount(hits["motif"], minlength=n_motifs)
+    moods_counts = np.bincount(me // 2, minlength=n_motifs)
+    return {
+        "motifs_same_hit_count": int((ours_counts == moods_counts).sum()),
+        "motifs_total": n_motifs,
+        "hits_getx": len(ours_set),
+        "hits_moods": len(moods_set),
+        "hits_only_getx": len(ours_set - moods_set),
+        "hits_only_moods": len(moods_set - ours_set),
+        "identical_hit_sets": ours_set == moods_set,
+        "max_abs_score_diff": float(np.abs(hits["score"][o] - mv[m_]).max())
+        if same and len(o)
+        else None,
+    }
+
+
+def lightmotif_counts(motifs, thresholds: np.ndarray, seq: str) -> np.ndarray:
+    """lightmotif's hit count per motif (both strands) at getx's thresholds."""
+    import lightmotif
+
+    striped = lightmotif.stripe(seq.upper())
+    counts = np.zeros(len(motifs), dtype=np.int64)
+    for i, m in enumerate(motifs.matrices):
+        for strand, mat in enumerate((m, m[::-1, ::-1])):
+            values = {b: mat[:, j].tolist() for j, b in enumerate("ACGT")}
+            values["N"] = [-1e9] * mat.shape[0]
+            pssm = lightmotif.ScoringMatrix(values)
+            t = float(thresholds[i, strand])
+            counts[i] += sum(1 for _ in lightmotif.scan(pssm, striped, threshold=t))
+    return counts
 
 
 def _busy_elsewhere() -> float:
@@ -387,7 +425,7 @@ def run_regions(motifs, seq: str, p_value: float) -> dict:
     rng = np.random.default_rng(0)
     starts = rng.integers(10_000, len(seq) - 5_000, len(widths))
     regions = pd.DataFrame({"chrom": "chr2", "start": starts, "end": starts + widths})
-    genome = StringGenome("chr2", seq)
+    genome = SequenceGenome({"chr2": seq})
     out: dict = {
         "regions": len(regions),
         "mean_width_bp": float(widths.mean()),

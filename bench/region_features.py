@@ -16,67 +16,79 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numba
 import numpy as np
 import pandas as pd
 
+if __package__ in (None, ""):  # run as a script: make the bench package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.motif_scan import (
+    DATA,
+    ROOT,
+    moods_matrices,
+    moods_scanner,
+    read_fasta_gz,
+    timed,
+)
 from getx.motifs import load_motifs, region_features
 from getx.motifs.pvalues import strand_thresholds
-from motif_scan import DATA, ROOT, StringGenome, read_fasta_gz, timed
+from getx.motifs.sequences import SequenceGenome
 
 ROUNDS = 5
+MOTIF_SETS = {"GET v1 (2,174 motifs)": str(DATA / "motifs"), "JASPAR 2024 clustered": "jaspar2024"}
 
 
 def moods_peer(motifs, sequences: list[str], p_value: float) -> float | None:
     """CPU seconds for MOODS to scan the same sequences with the same thresholds, or None."""
     try:
-        import MOODS.scan
-        import MOODS.tools
+        import MOODS.scan  # noqa: F401
     except ImportError:
         return None
-    thresholds = np.asarray(strand_thresholds(motifs, p_value)).reshape(-1)
-    matrices = []
-    for matrix in motifs.matrices:
-        forward = matrix.T.tolist()
-        matrices += [forward, MOODS.tools.reverse_complement(forward)]
-    scanner = MOODS.scan.Scanner(7)
-    scanner.set_motifs(matrices, np.asarray(motifs.background).tolist(), thresholds.tolist())
+    scanner = moods_scanner(
+        moods_matrices(motifs), motifs.background, strand_thresholds(motifs, p_value)
+    )
     _, _, cpu = timed(lambda: [scanner.scan(s) for s in sequences])
     return cpu
 
 
-def main() -> None:
+def measure(sets: dict, n_peaks: int = 1000, rounds: int = ROUNDS) -> list[dict]:
+    """Per motif set (name -> ``load_motifs`` spec or a MotifSet) and peak layout, getx's and
+    MOODS's CPU seconds per 1,000 peaks (1 numba thread; the fastest of ``rounds`` interleaved
+    rounds)."""
     seq = read_fasta_gz(DATA / "genome" / "chr2_1-2333275.fa.gz")
-    genome = StringGenome("chr2", seq)
+    genome = SequenceGenome({"chr2": seq})
     peaks = pd.read_csv(
         DATA / "bcell_like" / "test.atac.bed.gz",
         sep="\t",
         header=None,
         usecols=[0, 1, 2],
-        nrows=1000,
+        nrows=n_peaks,
     )
     rng = np.random.default_rng(0)
     real = (peaks[2] - peaks[1]).to_numpy()
     starts = rng.integers(10_000, len(seq) - 5_000, len(real))
     layouts = {"B-cell widths": real, "500 bp": np.full(len(real), 500)}
-    sets = {"GET v1 (2,174 motifs)": str(DATA / "motifs"), "JASPAR 2024 clustered": "jaspar2024"}
+    threads = numba.get_num_threads()
     numba.set_num_threads(1)
     configs = []
     for set_name, spec in sets.items():
-        motifs = load_motifs(spec)
+        motifs = load_motifs(spec) if isinstance(spec, str) else spec
         for layout, widths in layouts.items():
             regions = pd.DataFrame({"chrom": "chr2", "start": starts, "end": starts + widths})
             region_features(genome, regions.iloc[:20], motifs, 1e-4)  # thresholds, tables, JIT
             configs.append((set_name, motifs, layout, widths, regions, [np.inf, np.inf]))
     # Rounds over all configurations, fastest per configuration: on a shared machine the
     # bursts of a co-tenant then hit every configuration alike.
-    for _ in range(ROUNDS):
+    for _ in range(rounds):
         for _set, motifs, _layout, _widths, regions, best in configs:
             _, wall, cpu = timed(lambda r=regions, m=motifs: region_features(genome, r, m, 1e-4))
             if cpu < best[1]:
                 best[:] = [wall, cpu]
+    numba.set_num_threads(threads)
     rows = []
     for set_name, motifs, layout, widths, regions, (wall, cpu) in configs:
         sequences = [
@@ -95,7 +107,13 @@ def main() -> None:
                 "moods_scan_cpu_s_per_1000": None if peer is None else peer / len(regions) * 1000,
             }
         )
-        print(rows[-1], flush=True)
+    return rows
+
+
+def main() -> None:
+    rows = measure(MOTIF_SETS)
+    for row in rows:
+        print(row, flush=True)
     table = pd.DataFrame(rows)
     record = {
         "bench": "region_features",

@@ -149,29 +149,19 @@ def measure(impl: str, preset: str, steps: int, warmup: int, reference: str | No
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="+", default=["paper", "small"], choices=list(SIZES))
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument(
-        "--repeat", type=int, default=2, help="interleaved runs per measurement; best kept"
-    )
-    parser.add_argument("--reference", help="path to a GET-Foundation/get_model checkout")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--one", nargs=2, metavar=("IMPL", "PRESET"), help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.one:
-        impl, preset = args.one
-        print(json.dumps(measure(impl, preset, args.steps, args.warmup, args.reference)))
-        return
+def compare(
+    presets: list[str], steps: int, warmup: int, repeat: int, reference: str | None
+) -> tuple[list[dict], list[str]]:
+    """getx (and GET's reference, given a checkout) per preset, each measurement in its own
+    process, runs interleaved; the fastest of ``repeat`` per (implementation, preset), with
+    notes on what could not be measured."""
     impls = ["getx"]
     notes = []
-    if args.reference:
-        if (Path(args.reference) / "get_model" / "model" / "model.py").exists():
+    if reference:
+        if (Path(reference) / "get_model" / "model" / "model.py").exists():
             impls.append("reference")
         else:
-            notes.append(f"reference checkout not found at {args.reference}; measured getx only")
+            notes.append(f"reference checkout not found at {reference}; measured getx only")
     else:
         notes.append("no --reference given; measured getx only")
     for note in notes:
@@ -179,13 +169,13 @@ def main() -> None:
     # Runs alternate between implementations so load from other processes hits both alike;
     # the fastest of the repeats is kept (all wall times are listed beside it).
     runs: dict[tuple[str, str], list[dict]] = {}
-    for preset in args.presets:
-        for _ in range(args.repeat):
+    for preset in presets:
+        for _ in range(repeat):
             for impl in impls:
                 command = [sys.executable, __file__, "--one", impl, preset]
-                command += ["--steps", str(args.steps), "--warmup", str(args.warmup)]
-                if args.reference:
-                    command += ["--reference", args.reference]
+                command += ["--steps", str(steps), "--warmup", str(warmup)]
+                if reference:
+                    command += ["--reference", reference]
                 proc = subprocess.run(command, capture_output=True, text=True)
                 if proc.returncode:
                     tail = proc.stderr.strip().splitlines()[-3:]
@@ -203,6 +193,26 @@ def main() -> None:
         best = dict(min(ok, key=lambda r: r["seconds_per_step"]))
         best["all_seconds_per_step"] = [r["seconds_per_step"] for r in ok]
         results.append(best)
+    return results, notes
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", nargs="+", default=["paper", "small"], choices=list(SIZES))
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument(
+        "--repeat", type=int, default=2, help="interleaved runs per measurement; best kept"
+    )
+    parser.add_argument("--reference", help="path to a GET-Foundation/get_model checkout")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--one", nargs=2, metavar=("IMPL", "PRESET"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        impl, preset = args.one
+        print(json.dumps(measure(impl, preset, args.steps, args.warmup, args.reference)))
+        return
+    results, notes = compare(args.presets, args.steps, args.warmup, args.repeat, args.reference)
     payload = {
         "benchmark": "train step: zero_grad+forward+PoissonNLL+backward+AdamW, 8x200x283 fp32",
         "machine": {"platform": platform.platform(), "python": platform.python_version()},

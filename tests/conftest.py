@@ -23,26 +23,18 @@ def shared_path(relative: str) -> Path:
 
 
 def bcell_chr2_inputs(folder: Path):
-    """Inputs for a store of the B-cell-like peaks inside the real hg38 chr2:1-2,333,275 piece.
+    """Inputs for a store of the B-cell-like peaks inside the real hg38 chr2:1-2,333,275 piece
+    (binary peaks as accessibility, GET's v1 motifs, the set's RNA table as given); skips when
+    the data are absent. Returns (PrepareInputs, peak lines kept): ``bench._data``'s, which the
+    benchmarks use too."""
+    for relative in (
+        "bcell_like/test.atac.bed.gz",
+        "bcell_like/test.rna.csv",
+        "genome/chr2_1-2333275.fa.gz",
+        "annotation/gencode.v40.hg38.tss.tsv.gz",
+        "motifs/nrmotif_v1.json",
+    ):
+        shared_path(relative)
+    from bench._data import bcell_chr2_inputs as inputs
 
-    The peaks are binary (4th column 1), so they serve as accessibility too; GET's v1 motifs.
-    Returns (PrepareInputs, peak lines kept).
-    """
-    import gzip
-
-    from getx.prepare import PrepareInputs
-
-    peaks = folder / "chr2_piece.atac.bed"
-    with gzip.open(shared_path("bcell_like/test.atac.bed.gz"), "rt") as source:
-        rows = [line for line in source if line.startswith("chr2\t")]
-    rows = [line for line in rows if int(line.split("\t")[2]) <= 2_333_275]
-    peaks.write_text("".join(rows))
-    inputs = PrepareInputs(
-        peaks=peaks,
-        genome=shared_path("genome/chr2_1-2333275.fa.gz"),
-        annotation=shared_path("annotation/gencode.v40.hg38.tss.tsv.gz"),
-        motifs=str(shared_path("motifs")),
-        accessibility={"bcell": peaks},
-        expression={"bcell": shared_path("bcell_like/test.rna.csv")},
-    )
-    return inputs, rows
+    return inputs(folder)

@@ -22,24 +22,9 @@ from getx.motifs import (
     select,
     strand_thresholds,
 )
+from getx.motifs.sequences import SequenceGenome, dinucleotide_shuffle
 
 log = logging.getLogger(__name__)
-
-
-class DictGenome:
-    """chrom -> sequence; N outside the sequence, as the genome protocol requires."""
-
-    def __init__(self, seqs: dict[str, str], offsets: dict[str, int] | None = None):
-        self.seqs = {k: v.upper() for k, v in seqs.items()}
-        self.offsets = offsets or {}
-
-    def fetch(self, chrom: str, start: int, end: int) -> str:
-        s = self.seqs[chrom]
-        o = self.offsets.get(chrom, 0)
-        a, b = start - o, end - o
-        left = "N" * max(0, min(b, 0) - a)
-        right = "N" * max(0, b - max(a, len(s)))
-        return left + s[max(a, 0) : max(min(b, len(s)), 0)] + right
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +154,7 @@ def _random_regions(n: int, length: int, seed: int, offset: int = 0) -> pd.DataF
 
 def test_region_features_equal_reference(chr22, subset):
     seq = chr22[:120_000]
-    genome = DictGenome({"chr22": seq})
+    genome = SequenceGenome({"chr22": seq})
     regions = _random_regions(150, len(seq), 1)
     regions.loc[0, ["start", "end"]] = [0, 400]  # touches the sequence start (N beyond)
     ours = region_features(genome, regions, subset)
@@ -203,7 +188,7 @@ def test_region_features_edge_extension_and_refetch(chr22, subset, monkeypatch, 
     seq = list(chr22[:120_000])
     seq[60_000:60_700] = list(("TGACTCAT" * 100)[:700])
     seq = "".join(seq)
-    genome = DictGenome({"chr22": seq})
+    genome = SequenceGenome({"chr22": seq})
     regions = _random_regions(150, len(seq), 4)
     regions.loc[:3, ["start", "end"]] = [[59_800, 60_100], [60_350, 60_400], [60_600, 61_000],
                                         [0, 30]]  # fmt: skip
@@ -258,7 +243,7 @@ def test_hit_bed_aggregation_equals_region_features(chr22, subset, tmp_path):
         fh.write("chr3\t5\t20\tCTCF\t7.0\t+\tx\n")
     regions = _random_regions(150, len(seq), 2, offset)
     agg = aggregate_hit_bed(path, regions, subset.clusters, chunksize=500)
-    genome = DictGenome({"chr22": seq}, {"chr22": offset})
+    genome = SequenceGenome({"chr22": seq}, {"chr22": offset})
     feats = region_features(genome, regions, subset)
     assert (agg > 0).sum() > 100
     np.testing.assert_allclose(agg, feats, rtol=1e-5, atol=1e-4)
@@ -282,47 +267,6 @@ def test_hit_bed_unsorted_names_line(tmp_path):
 # --- CTCF biology ------------------------------------------------------------------------------
 
 
-def dinucleotide_shuffle(seq: str, rng: np.random.Generator) -> str:
-    """Altschul-Erickson shuffle via a random Eulerian walk: keeps every dinucleotide count."""
-    if len(seq) < 3:
-        return seq
-    edges: dict[str, list[str]] = {}
-    for a, b in itertools.pairwise(seq):
-        edges.setdefault(a, []).append(b)
-    last = seq[-1]
-    while True:
-        # A random last exit edge per vertex; they must form a tree rooted at the last letter.
-        last_edge = {v: succ[rng.integers(len(succ))] for v, succ in edges.items() if v != last}
-        ok = True
-        for v in last_edge:
-            seen, u = set(), v
-            while u != last:
-                if u in seen:
-                    ok = False
-                    break
-                seen.add(u)
-                u = last_edge[u]
-            if not ok:
-                break
-        if ok:
-            break
-    order = {}
-    for v, succ in edges.items():
-        rest = list(succ)
-        if v in last_edge:
-            rest.remove(last_edge[v])
-        perm = [rest[i] for i in rng.permutation(len(rest))]
-        order[v] = [*perm, last_edge[v]] if v in last_edge else perm
-    out, u = [seq[0]], seq[0]
-    pos = {v: 0 for v in order}
-    for _ in range(len(seq) - 1):
-        nxt = order[u][pos[u]]
-        pos[u] += 1
-        out.append(nxt)
-        u = nxt
-    return "".join(out)
-
-
 def _dinucs(s: str) -> dict[str, int]:
     out: dict[str, int] = {}
     for a, b in itertools.pairwise(s):
@@ -339,41 +283,16 @@ def test_dinucleotide_shuffle_preserves_counts():
     assert len(set(shuffled)) > 10
 
 
-def _auroc(pos: np.ndarray, neg: np.ndarray) -> float:
-    from scipy.stats import rankdata
-
-    ranks = rankdata(np.r_[pos, neg])
-    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
-
-
 def test_ctcf_feature_separates_chip_summits_from_shuffles(v1):
-    path = shared_path("genome/Gm12878.CTCF.top500.w200.fa")
-    names, seqs = [], []
-    for line in path.read_text().splitlines():
-        if line.startswith(">"):
-            names.append(line[1:].strip())
-            seqs.append("")
-        else:
-            seqs[-1] += line.strip()
-    assert len(seqs) == 500
-    rng = np.random.default_rng(42)
-    genome = DictGenome(
-        {f"pos{i}": s for i, s in enumerate(seqs)}
-        | {f"neg{i}": dinucleotide_shuffle(s.upper(), rng) for i, s in enumerate(seqs)}
-    )
-    regions = pd.DataFrame(
-        {
-            "chrom": [f"pos{i}" for i in range(500)] + [f"neg{i}" for i in range(500)],
-            "start": 0,
-            "end": [len(s) for s in seqs] * 2,
-        }
-    )
-    ctcf = select(v1, clusters=["CTCF"])
-    gc = region_features(genome, regions, ctcf, background="gc")[:, 0]
-    plain = region_features(genome, regions, ctcf)[:, 0]
-    auc_gc, auc_plain = _auroc(gc[:500], gc[500:]), _auroc(plain[:500], plain[500:])
+    from bench.motif_real import ctcf_summit_scores
+    from getx.interpret.metrics import auroc
+
+    shared_path("genome/Gm12878.CTCF.top500.w200.fa")
+    scores = ctcf_summit_scores(v1)
+    labels = scores["labels"]
+    assert labels.sum() == 500 and len(labels) == 1000
+    auc_gc, auc_plain = auroc(labels, scores["gc"]), auroc(labels, scores["plain"])
     log.info("CTCF AUROC: GC-aware background %.3f, v1 background %.3f", auc_gc, auc_plain)
-    print(f"CTCF AUROC: GC-aware background {auc_gc:.3f}, v1 (AT-rich) background {auc_plain:.3f}")
     assert auc_gc > 0.9
     assert auc_plain > 0.75  # the plain setting is weaker (MOODS gives 0.87 too)
 
