@@ -21,13 +21,13 @@ from getx.motifs.motifset import (
 from getx.motifs.nrmotif import load_nrmotif_v1
 from getx.motifs.pvalues import strand_thresholds, threshold_from_p, thresholds
 from getx.motifs.scanning import (
-    SequenceGenome,
     encode,
     region_features,
     scan_arrays,
     scan_hits,
     sequence_features,
 )
+from getx.motifs.sequences import SequenceGenome
 
 __all__ = [
     "MotifSet",

@@ -63,6 +63,7 @@ from getx.errors import InputError
 from getx.motifs._tables import K, Packed, pack
 from getx.motifs.motifset import MotifSet, background_from_sequence, with_background
 from getx.motifs.pvalues import strand_thresholds
+from getx.motifs.sequences import SequenceGenome
 
 log = logging.getLogger(__name__)
 
@@ -349,21 +350,6 @@ def region_features(
 # --- short sequences (reporter constructs, oligo libraries) ------------------------------------
 
 
-class SequenceGenome:
-    """A list of sequences as a genome (the :class:`Genome` protocol): sequence i is the
-    chromosome ``str(i)``; positions outside it read N, so no hit reaches past its ends."""
-
-    def __init__(self, sequences: list[str]):
-        self.sequences = sequences
-
-    def fetch(self, chrom: str, start: int, end: int) -> str:
-        seq = self.sequences[int(chrom)]
-        lo, hi = max(start, 0), min(end, len(seq))
-        if hi <= lo:
-            return "N" * (end - start)
-        return "N" * (lo - start) + seq[lo:hi].upper() + "N" * (end - hi)
-
-
 def sequence_features(
     sequences: list[str],
     motifs: MotifSet,
@@ -414,6 +400,11 @@ def sequence_features(
         }
     )
     feats = region_features(
-        SequenceGenome(list(sequences)), regions, motifs, p_value, background, progress
+        SequenceGenome({str(i): seq for i, seq in enumerate(sequences)}),
+        regions,
+        motifs,
+        p_value,
+        background,
+        progress,
     )
     return feats.reshape(len(sequences), n_windows, -1)
