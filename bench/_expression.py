@@ -140,7 +140,8 @@ def _interval(values: np.ndarray) -> list[float] | None:
     return [float(low), float(high)]
 
 
-def _finite(value: float) -> float | None:
+def finite(value: float) -> float | None:
+    """The value, or None (JSON null) where it is NaN or infinite."""
     return float(value) if np.isfinite(value) else None
 
 
@@ -184,11 +185,11 @@ def score_table(
                 inputs.get(name, ""),
                 int(pd.Series(genes[ok]).nunique()),
                 int(ok.sum()),
-                _finite(metrics["pearson"]),
+                finite(metrics["pearson"]),
                 _interval(boot[name]),
-                _finite(metrics["spearman"]),
-                _finite(metrics["r2"]),
-                None if name == reference else _finite(pearson[reference] - pearson[name]),
+                finite(metrics["spearman"]),
+                finite(metrics["r2"]),
+                None if name == reference else finite(pearson[reference] - pearson[name]),
                 None if name == reference else _interval(difference),
             ]
         )
@@ -226,7 +227,7 @@ def fold_table(title: str, pooled: dict[str, pd.DataFrame], folds: dict[str, str
             metrics = regression_metrics(
                 table["observed"].to_numpy(float)[ok], table["predicted"].to_numpy(float)[ok]
             )
-            row.append(_finite(metrics["pearson"]))
+            row.append(finite(metrics["pearson"]))
         rows.append(row)
     return {
         "title": title,

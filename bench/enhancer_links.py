@@ -129,11 +129,11 @@ def metrics_table(title: str, scored: pd.DataFrame, intervals: int) -> dict:
                 f"{name} ({'ours' if name in OURS else 'baseline'})",
                 m["n"],
                 m["positives"],
-                _finite(m["auprc"]),
+                ex.finite(m["auprc"]),
                 _interval(m, "auprc"),
-                _finite(m["precision_at_70_recall"]),
+                ex.finite(m["precision_at_70_recall"]),
                 _interval(m, "precision_at_70_recall"),
-                _finite(m["auroc"]),
+                ex.finite(m["auroc"]),
             ]
         )
     return {
@@ -150,10 +150,6 @@ def metrics_table(title: str, scored: pd.DataFrame, intervals: int) -> dict:
         ],
         "rows": rows,
     }
-
-
-def _finite(value: float) -> float | None:
-    return float(value) if np.isfinite(value) else None
 
 
 def _interval(metrics: dict, name: str) -> list[float] | None:
