@@ -145,6 +145,29 @@ def test_quick_run_has_the_contract_shape(tmp_path):
             assert row[3] == n_test
             low, high = row[4]  # the contract's interval cell
             assert -1 <= low <= high <= 1
+        kmer_r = next(row[1] for row in table["rows"] if "6-mer" in row[0])
+        for row in table["rows"]:
+            if "6-mer" in row[0]:
+                assert row[5:7] == ["n/a", "n/a"]
+            else:
+                assert row[5] == pytest.approx(row[1] - kmer_r, abs=2e-4)
+                d_low, d_high = row[6]
+                assert -2 <= d_low <= d_high <= 2
     assert {p["figure"] for p in result["published"]} == {"Pearson HepG2", "Pearson WTC11"}
     assert all(p["source"] for p in result["published"])
     assert any("folds 9 and 10" in note for note in result["notes"])
+
+
+def test_paired_difference_interval():
+    rng = np.random.default_rng(0)
+    pairs = np.repeat(np.arange(300), 2)
+    observed = rng.normal(size=600)
+    good = observed + rng.normal(scale=0.5, size=600)
+    poor = observed + rng.normal(scale=2.0, size=600)
+    # A model against itself differs by exactly 0 on every resample.
+    assert mpra.pair_bootstrap(observed, good, pairs, 200, seed=1, baseline=good) == (0.0, 0.0)
+    low, high = mpra.pair_bootstrap(observed, good, pairs, 200, seed=1, baseline=poor)
+    difference = mpra.pearson(observed, good) - mpra.pearson(observed, poor)
+    assert 0 < low < difference < high
+    low, high = mpra.pair_bootstrap(observed, poor, pairs, 200, seed=1, baseline=good)
+    assert low < -difference < high < 0
