@@ -1,17 +1,20 @@
 """Enhancer-gene links on the ENCODE CRISPRi K562 benchmark (chr22), with a GET trained on the
 benchmark genes and with GET models that never saw them.
 
-The scoring is ``bench/interpret.py``'s ``k562``: a store of ABC's K562 chr22 DNase regions
-without sequence, the CRISPRi element-gene pairs on chr22 that fall in a region of the gene's
-window, each scored by the model's link scores (gradient x input importance, its signed share,
-the in-silico knock-out decrease, the ABC-style activity x contact score and GET's combination
-``get_abc``) beside distance and the ABC numerator (accessibility x power-law contact), with
-bootstrap intervals. Here ``k562`` is handed the GET runs of ``bench/expression_k562.py``:
+Pairs: the benchmark's K562 element-gene pairs on chr22, pooled over its files (one row per
+pair, regulated if any file says so). Scoring (:func:`score_pairs`): a store of ABC's K562 chr22
+DNase regions without sequence (accessibility alone; the whole chromosome, so a window may cross
+the segments the models were trained on), and each pair whose element overlaps a region of its
+gene's prediction window scored by the model's link scores (gradient x input importance, its
+signed share, the in-silico knock-out decrease, the ABC-style activity x contact score and GET's
+combination ``get_abc``; :mod:`getx.interpret.links`) beside distance and the ABC numerator
+(accessibility x power-law contact), with bootstrap intervals. The models are the GET runs of
+``bench/expression_k562.py``'s segment store:
 
-* in training: one GET trained on every chr22 gene (as ``bench/interpret.py`` does), so the
-  benchmark genes' expression was a training label;
 * held out: the five segment models, each pair scored by the model whose held-out segment holds
-  its gene's TSS (the model never saw that gene's label nor any input of its segment).
+  its gene's TSS (the model never saw that gene's label nor any input of its segment);
+* in training: one GET trained on every chr22 gene, so the benchmark genes' expression was a
+  training label.
 
 Both GETs are trained the same way (the demo's finetuning; the two K562 RNA clusters pooled);
 distance, ``abc`` and the ABC numerator do not depend on the model and are the same in both.
@@ -19,9 +22,6 @@ distance, ``abc`` and the ABC numerator do not depend on the model and are the s
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,7 @@ import pandas as pd
 
 from bench import _expression as ex
 from bench import expression_k562 as k562_expression
-from bench._data import K562, missing
+from bench._data import CHROM_SIZES, missing
 from bench.suite import SHARED, format_cell
 
 NAME = "enhancer_links"
@@ -42,78 +42,104 @@ CRISPR = [
         "EPCrisprBenchmark_Fulco2019_K562_GRCh38.tsv.gz",
     )
 ]
-# interpret.k562's scores: which are GET's and which are not
 QUICK_GENES = ("MGAT3", "RPL3")  # in the quick held-out segment: 1 regulated pair, 5 not
-# The in-training variant trains one more GET on every chr22 gene (~45 min on 2 shared cores); off
-# in the recorded run for time (the held-out variant reuses expression_k562's segment models).
-IN_TRAINING = False
+# The in-training variant trains one more GET on every chr22 gene (the held-out variant reuses
+# expression_k562's segment models); quick runs skip it (its path is the held-out one's).
+IN_TRAINING = True
 OURS = ("importance", "importance_signed", "knockout decrease", "get_abc")
 BASELINES = ("abc", "abc_numerator", "distance alone")
 
 
 def available() -> str | None:
-    return missing(*CRISPR, K562 / "scE2G_cluster1.rna_count_matrix.csv.gz") or (
-        k562_expression.available()
-    )
+    return missing(*CRISPR, k562_expression.COUNTS) or k562_expression.available()
 
 
-def score_pairs(
-    work: Path, run: Path, store_from: Path | None = None, shared: Path | None = None
-) -> pd.DataFrame:
-    """``bench/interpret.py``'s ``k562`` with ``run`` as its model; its scored pairs. The chr22
-    store it builds is shared through ``store_from`` (a folder where ``k562`` ran before);
-    ``shared`` replaces the shared data folder it reads (the quick run's smaller benchmark)."""
-    work.mkdir(parents=True, exist_ok=True)
-    finetune = work / "finetune"
-    if finetune.is_symlink() or finetune.exists():
-        finetune.unlink() if finetune.is_symlink() else shutil.rmtree(finetune)
-    finetune.symlink_to(run.resolve(), target_is_directory=True)
-    if store_from is not None and not (work / "k562_chr22.zarr").exists():
-        (work / "k562_chr22.zarr").symlink_to(
-            (store_from / "k562_chr22.zarr").resolve(), target_is_directory=True
-        )
-    with _k562(shared) as k562:
-        k562(argparse.Namespace(work=str(work), epochs=0, step=25))
-    return pd.read_csv(work / "crispr_pairs_scored.tsv", sep="\t")
-
-
-@contextlib.contextmanager
-def _k562(shared: Path | None):
-    """``k562``, run without its own bootstrap intervals: its metrics are recomputed here from
-    the scored pairs it writes (both variants alike), and its 14,000 bootstrap evaluations took
-    as long as its knock-outs. ``shared`` (quick runs) replaces its data folder. torch's thread
-    count, which it sets, is restored."""
-    import torch
-
-    from bench import interpret
-    from getx.interpret import metrics
-
-    summary, folder, threads = metrics.ranking_summary, interpret.SHARED, torch.get_num_threads()
-    metrics.ranking_summary = lambda labels, scores, recall=0.7, intervals=0: summary(
-        labels, scores, recall
-    )
-    interpret.SHARED = shared or folder
-    try:
-        yield interpret.k562
-    finally:
-        metrics.ranking_summary, interpret.SHARED = summary, folder
-        torch.set_num_threads(threads)
-
-
-def quick_data(work: Path) -> Path:
-    """A data folder like the shared one whose CRISPRi tables hold only ``QUICK_GENES``' pairs
-    (the rest are links to the real files)."""
-    folder = work / "quick_data"
-    (folder / "crispr").mkdir(parents=True, exist_ok=True)
-    for name in ("k562_chr22", "annotation"):
-        if not (folder / name).exists():
-            (folder / name).symlink_to((SHARED / name).resolve(), target_is_directory=True)
+def crispr_pairs(genes: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """The benchmark's K562 pairs on chr22 (only ``genes``' when given), one row per (element,
+    gene): ``start``, ``end``, ``gene``, ``regulated`` (in any file), ``files``."""
+    frames = []
     for path in CRISPR:
         table = pd.read_csv(path, sep="\t")
-        table[table["measuredGeneSymbol"].isin(QUICK_GENES)].to_csv(
-            folder / "crispr" / path.name, sep="\t", index=False
+        table = table[(table["chrom"] == "chr22") & (table["CellType"] == "K562")]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "start": table["chromStart"],
+                    "end": table["chromEnd"],
+                    "gene": table["measuredGeneSymbol"],
+                    "regulated": table["Regulated"].astype(str).str.upper() == "TRUE",
+                    "file": path.name,
+                }
+            )
         )
-    return folder
+    pairs = pd.concat(frames, ignore_index=True)
+    if genes is not None:
+        pairs = pairs[pairs["gene"].isin(genes)]
+    return pairs.groupby(["start", "end", "gene"], as_index=False).agg(
+        regulated=("regulated", "max"), files=("file", "nunique")
+    )
+
+
+def chr22_store(work: Path, expression: Path) -> Path:
+    """ABC's K562 chr22 DNase regions and reads as one store without sequence, with the
+    models' expression table (built once)."""
+    from getx.prepare import PrepareInputs, PrepareOptions, prepare
+
+    store = work / "k562_chr22.zarr"
+    if not store.exists():
+        inputs = PrepareInputs(
+            peaks=k562_expression.PEAKS,
+            genome=None,
+            chrom_sizes=CHROM_SIZES,
+            annotation=k562_expression.GENES,
+            motifs="none",
+            accessibility={"K562": k562_expression.COUNTS},
+            expression={"K562": expression},
+        )
+        prepare(inputs, store, PrepareOptions(canonical_only=False))
+    return store
+
+
+def score_pairs(store_path: Path, run: Path, pairs: pd.DataFrame) -> pd.DataFrame:
+    """``pairs`` whose element overlaps an accessible region of its gene's window (the region
+    overlapping it most), with every link score of ``run``'s model for that region and gene."""
+    from getx.interpret.context import cell_type_context
+    from getx.interpret.importance import importance_of
+    from getx.interpret.links import PowerLaw, knockouts, link_table
+    from getx.store import open_store
+    from getx.train.predict import load_model
+
+    predictor = load_model(run)
+    store = open_store(store_path)
+    genes = sorted(set(pairs["gene"]) & set(store.genes["gene_name"]))
+    columns = ["element", "gene", "regulated", "distance", "abc_numerator", *OURS, "abc"]
+    if not genes:
+        return pd.DataFrame(columns=columns)
+    context = cell_type_context(predictor, store, "K562", genes)
+    links = link_table(context, importance_of(context), knockouts(context))
+    links = links[~links["is_tss"]]
+    rows = []
+    for pair in pairs.itertuples(index=False):
+        mine = links[links["gene_name"] == pair.gene]
+        overlap = np.minimum(mine["end"], pair.end) - np.maximum(mine["start"], pair.start)
+        if not (overlap > 0).any():
+            continue
+        best = mine.iloc[int(np.argmax(overlap.to_numpy()))]
+        rows.append(
+            [
+                f"chr22:{pair.start}-{pair.end}",
+                pair.gene,
+                bool(pair.regulated),
+                float(best["distance"]),
+                float(best["accessibility"] * PowerLaw()(best["distance"])),
+                float(best["importance"]),
+                float(best["importance_signed"]),
+                -float(best["knockout"]),
+                float(best["get_abc"]),
+                float(best["abc"]),
+            ]
+        )
+    return pd.DataFrame(rows, columns=columns)
 
 
 def metrics_table(title: str, scored: pd.DataFrame, intervals: int) -> dict:
@@ -163,23 +189,23 @@ def run(work: Path, quick: bool) -> dict:
     from getx.io.annotation import load_annotation
 
     root = work.parent / "k562_segments"
-    store, cuts, segment_runs = k562_expression.fold_runs(root, quick)
+    segment_store, cuts, segment_runs = k562_expression.fold_runs(root, quick)
     intervals = 50 if quick else 1000
-    shared = quick_data(work) if quick else None
-
+    store = chr22_store(work, k562_expression.expression_table(root, quick))
+    pairs = crispr_pairs(QUICK_GENES if quick else None)
     genes = load_annotation(k562_expression.GENES)
     segment_of = dict(
         zip(genes["gene_name"], k562_expression.segment_names(genes["tss"].to_numpy(), cuts),
             strict=True)
     )  # fmt: skip
-    parts = []
-    first = None  # the folder of the first k562 run, whose chr22 store the others share
-    for segment, models in segment_runs.items():
-        folder = work / f"held_out_{segment}"
-        scored = score_pairs(folder, models["GET (ours)"], first, shared)
-        first = first or folder
-        parts.append(scored[scored["gene"].map(segment_of) == segment].assign(model=segment))
-    held_out = pd.concat(parts, ignore_index=True)
+    pairs = pairs.assign(segment=pairs["gene"].map(segment_of))
+    held_out = pd.concat(
+        [
+            score_pairs(store, models["GET (ours)"], pairs[pairs["segment"] == segment])
+            for segment, models in segment_runs.items()
+        ],
+        ignore_index=True,
+    )
     tables = [
         metrics_table(
             "Held out: each pair scored by the GET that never saw its gene's segment",
@@ -187,9 +213,11 @@ def run(work: Path, quick: bool) -> dict:
             intervals,
         )
     ]
-    if IN_TRAINING and not quick:  # quick: the held-out path (the in-training one is the same)
-        everything = ex.train_once(store, root / "runs" / "get_all", [], ex.get_settings(), quick)
-        in_training = score_pairs(work / "in_training", everything, first, shared)
+    if IN_TRAINING and not quick:
+        everything = ex.train_once(
+            segment_store, root / "runs" / "get_all", [], ex.get_settings(), quick
+        )
+        in_training = score_pairs(store, everything, pairs)
         title = "In training: one GET trained on every chr22 gene (benchmark genes included)"
         tables.append(metrics_table(title, in_training, intervals))
     auprc = [{row[0]: row[3] for row in table["rows"]} for table in tables]
@@ -208,28 +236,20 @@ def run(work: Path, quick: bool) -> dict:
         "published": [],
         "notes": [
             "Pairs: the ENCODE CRISPRi K562 benchmark files (EngreitzLab/CRISPR_comparison: "
-            "combined training and held-out-cell-type sets, Fulco 2019), chr22 pairs pooled "
-            "(one row per element-gene pair, regulated if any file says so); a pair is scored "
-            "when its element overlaps a store region in its gene's prediction window "
-            "(bench/interpret.py k562).",
+            f"combined training and held-out-cell-type sets, Fulco 2019), chr22 pairs pooled: "
+            f"{len(pairs)} pairs, {int(pairs['regulated'].sum())} regulated (one row per "
+            "element-gene pair, regulated if any file says so); a pair is scored when its "
+            "element overlaps an accessible region of its gene's prediction window, in a store "
+            "of the whole chromosome's regions (windows may cross segments).",
             f"Held-out models: chr22 cut into {len(cuts) + 1} segments (cuts at "
             f"{', '.join(f'{c:,}' for c in cuts)}; bench/expression_k562.py), a pair goes to "
             "the model of its gene's TSS segment.",
             "GET training: the demo's finetuning settings, fixed in advance "
-            "(bench/_expression.py), on DNase accessibility alone (no sequence on chr22); "
-            "nothing is chosen on the CRISPRi pairs. bench/results/interpret.md's K562 figures "
-            "come from an earlier in-training model (RNA cluster 1 only, 4 epochs, windows half "
-            "a window apart), so they differ from this benchmark's in-training variant.",
+            "(bench/_expression.py), on DNase accessibility alone (no sequence on chr22), on "
+            "the segment store of bench/expression_k562.py; nothing is chosen on the CRISPRi "
+            "pairs.",
             "Intervals: 1,000 bootstrap resamples of the pairs (resamples without both classes "
             "skipped). With a handful of regulated pairs, AUPRC moves by ~0.1 when one pair "
             "changes rank.",
-            *(
-                []
-                if len(tables) > 1 or quick
-                else [
-                    "Not run in this record: the in-training variant (one more GET trained on "
-                    "every chr22 gene, IN_TRAINING in bench/enhancer_links.py), for CPU time."
-                ]
-            ),
         ],
     }

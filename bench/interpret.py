@@ -1,9 +1,9 @@
-"""Interpretation benchmarks: speed, recovery of the simulator's truth, and the K562 CRISPRi
-enhancer-gene benchmark. Each part adds its section to bench/results/interpret.{json,md}.
+"""Interpretation benchmarks: speed and recovery of the simulator's truth. Each part adds its
+section to bench/results/interpret.{json,md}. (The real-data enhancer-gene benchmark, ENCODE
+CRISPRi K562 pairs, is ``bench/enhancer_links.py``, run by ``python -m bench``.)
 
     python bench/interpret.py speed [--store STORE] [--targets 64]
     python bench/interpret.py truth [--demo DIR]      # a finished `getx demo --out DIR`
-    python bench/interpret.py k562 [--work DIR]       # builds, trains and scores (minutes)
 
 speed: gradient x input importance in TSSs per second for the ``small`` and ``paper`` presets
 (random weights: speed does not depend on them), batched (32 windows per forward + backward) vs
@@ -16,11 +16,6 @@ enhancer-gene AUPRC / precision at 70% recall / AUROC of every link score and of
 enhancers vs as many random accessible regions of its window; knocking out each planted TF
 (AUROC of the decrease for its true target genes, tf_gene fraction >= 0.05); and the causal
 network's ranking of the planted cooperative TF pairs against all other cluster pairs.
-
-k562: a store of K562 chr22 DNase regions without sequence (``--motifs none``), an
-accessibility-only GET finetuned on it, and the ENCODE CRISPRi K562 pairs on chr22 that its
-regions cover, scored by the link scores beside distance and the ABC numerator, with bootstrap
-intervals.
 """
 
 from __future__ import annotations
@@ -39,7 +34,6 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-SHARED = Path(os.environ.get("GETX_SHARED_DATA", ROOT.parent / "shared" / "data"))
 SCORES = ("importance", "importance_signed", "knockout decrease", "abc", "get_abc")
 # (TF, cell type) cases with fewer true targets give AUROCs of 0 or 1 from one or two genes: the
 # mean within TFs is also reported over the TFs with at least this many
@@ -532,168 +526,6 @@ def truth(args) -> dict:
     }
 
 
-# --- K562 CRISPRi -------------------------------------------------------------------------------
-
-
-def k562(args) -> dict:
-    import torch
-    from typer.testing import CliRunner
-
-    from getx.cli import app
-    from getx.interpret.context import cell_type_context
-    from getx.interpret.importance import importance_of
-    from getx.interpret.links import PowerLaw, knockouts, link_table
-    from getx.interpret.metrics import ranking_summary
-    from getx.store import open_store
-    from getx.train.config import DataConfig, TrainConfig
-    from getx.train.evaluate import regression_metrics
-    from getx.train.predict import load_model
-    from getx.train.run import train
-
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
-    data = SHARED / "k562_chr22"
-    store_path = work / "k562_chr22.zarr"
-    if not store_path.exists():
-        res = CliRunner().invoke(
-            app,
-            [
-                "prepare",
-                "--out",
-                str(store_path),
-                "--motifs",
-                "none",
-                "--chrom-sizes",
-                str(SHARED / "annotation" / "GRCh38_EBV.no_alt.chrom.sizes.tsv"),
-                "--peaks",
-                str(data / "abc_dnase.candidateRegions.bed"),
-                "--annotation",
-                str(data / "CollapsedGeneBounds.hg38.intGENCODEv43.chr22.bed"),
-                "--accessibility",
-                f"K562={data / 'abc_dnase.Enhancers.DHS.ENCFF860XAE.CountReads.bedgraph'}",
-                "--rna-counts",
-                str(data / "scE2G_cluster1.rna_count_matrix.csv.gz"),
-            ],
-        )
-        if res.exit_code:
-            raise SystemExit(f"prepare failed: {res.exception!r}\n{res.output}")
-    store = open_store(store_path)
-    run = work / "finetune"
-    if not (run / "checkpoints" / "last.ckpt").exists():
-        t0 = time.perf_counter()
-        train(
-            TrainConfig(
-                store=str(store_path),
-                out=str(run),
-                preset="small",
-                data=DataConfig(
-                    regions=100, step=args.step, min_context=25, accessibility="linear"
-                ),
-                epochs=args.epochs,
-                lr=1e-4,
-                warmup_steps=20,
-                batch_size=8,
-                model={"distance_buckets": 32},
-                progress=False,
-                deterministic=True,
-            )
-        )
-        print("trained in", round(time.perf_counter() - t0), "s", flush=True)
-    predictor = load_model(run)
-    fit = predictor.predict(store, "K562")
-    fit_metrics = regression_metrics(
-        *(fit.dropna()[c].to_numpy() for c in ("observed", "predicted"))
-    )
-
-    # ENCODE CRISPRi K562 pairs on chr22, pooled over the benchmark files, one row per pair
-    crispr = SHARED / "crispr"
-    frames = []
-    for name in (
-        "EPCrisprBenchmark_combined_data.training_K562.GRCh38.tsv.gz",
-        "EPCrisprBenchmark_combined_data.heldout_5_cell_types.GRCh38.tsv.gz",
-        "EPCrisprBenchmark_Fulco2019_K562_GRCh38.tsv.gz",
-    ):
-        table = pd.read_csv(crispr / name, sep="\t")
-        table = table[(table["chrom"] == "chr22") & (table["CellType"] == "K562")]
-        frames.append(
-            table[["chrom", "chromStart", "chromEnd", "measuredGeneSymbol", "Regulated"]].assign(
-                source=name
-            )
-        )
-    pairs = pd.concat(frames, ignore_index=True)
-    pairs["Regulated"] = pairs["Regulated"].astype(str).str.upper() == "TRUE"
-    pairs = pairs.groupby(["chromStart", "chromEnd", "measuredGeneSymbol"], as_index=False).agg(
-        Regulated=("Regulated", "max"), sources=("source", "nunique")
-    )
-    genes = sorted(set(pairs["measuredGeneSymbol"]) & set(store.genes["gene_name"]))
-    context = cell_type_context(predictor, store, "K562", genes)
-    result = importance_of(context)
-    links = link_table(context, result, knockouts(context))
-    links = links[~links["is_tss"]]
-    # score each pair by its best-overlapping store region in the gene's window(s)
-    rows = []
-    regions = store.regions
-    for pair in pairs.itertuples(index=False):
-        mine = links[links["gene_name"] == pair.measuredGeneSymbol]
-        overlap = np.minimum(mine["end"], pair.chromEnd) - np.maximum(
-            mine["start"], pair.chromStart
-        )
-        mine = mine[overlap > 0]
-        if mine.empty:
-            continue
-        best = mine.assign(o=overlap[overlap > 0]).sort_values("o").iloc[-1]
-        rows.append(
-            {
-                "element": f"chr22:{pair.chromStart}-{pair.chromEnd}",
-                "gene": pair.measuredGeneSymbol,
-                "regulated": bool(pair.Regulated),
-                "distance": float(best["distance"]),
-                "abc_numerator": float(best["accessibility"] * PowerLaw()(best["distance"])),
-                **{
-                    k: float(v)
-                    for k, v in zip(
-                        SCORES,
-                        [
-                            best["importance"],
-                            best["importance_signed"],
-                            -best["knockout"],
-                            best["abc"],
-                            best["get_abc"],
-                        ],
-                        strict=True,
-                    )
-                },
-            }
-        )
-    scored = pd.DataFrame(rows)
-    scored.to_csv(work / "crispr_pairs_scored.tsv", sep="\t", index=False)
-    metrics = []
-    labels = scored["regulated"].to_numpy()
-    for name in (*SCORES, "abc_numerator", "distance alone"):
-        values = -np.abs(scored["distance"]) if name == "distance alone" else scored[name]
-        metrics.append(
-            {"score": name, **ranking_summary(labels, values.to_numpy(), intervals=1000)}
-        )
-        print(metrics[-1], flush=True)
-    del regions
-    return {
-        "store": str(store_path),
-        "regions": store.n_regions,
-        "features": len(store.feature_names) + 1,
-        "genes_in_store": int(store.genes["gene_name"].nunique()),
-        "training_fit_pearson": fit_metrics["pearson"],
-        "training_fit_n": fit_metrics["n"],
-        "crispr_pairs_chr22": len(pairs),
-        "crispr_positives_chr22": int(pairs["Regulated"].sum()),
-        "pairs_scored": len(scored),
-        "positives_scored": int(scored["regulated"].sum()) if len(scored) else 0,
-        "metrics": metrics,
-        "note": "the model was trained on every chr22 gene (one chromosome, one cell type): the "
-        "benchmark genes were in training; few pairs, wide intervals",
-    }
-
-
 # --- report -------------------------------------------------------------------------------------
 
 
@@ -701,7 +533,9 @@ def _markdown(result: dict) -> str:
     lines = [
         "# Interpretation benchmarks",
         "",
-        f"`bench/interpret.py`, Python {platform.python_version()}.",
+        f"`bench/interpret.py`, Python {platform.python_version()}. The real-data enhancer-gene "
+        "benchmark (ENCODE CRISPRi K562 pairs on chr22) is `bench/enhancer_links.py`: "
+        "[README.md](README.md#enhancer-gene-links-encode-crispri-k562-benchmark-chr22-in-training-and-held-out-enhancer_links).",
         "",
     ]
     if "speed" in result:
@@ -829,28 +663,6 @@ def _markdown(result: dict) -> str:
                 f"{r['correlation_auroc_vs_all_cluster_pairs']:.3f} | {r['seconds']} |"
             )
         lines.append("")
-    if "k562" in result:
-        k = result["k562"]
-        lines += [
-            "## K562 CRISPRi (ENCODE benchmark, chr22)",
-            "",
-            f"Store of {k['regions']} K562 DNase regions without sequence (F+1 = {k['features']}: "
-            f"accessibility alone), {k['genes_in_store']} genes; small GET finetuned on all of them "  # noqa: E501
-            f"(training fit Pearson {k['training_fit_pearson']:.3f}, n={k['training_fit_n']}). "
-            f"CRISPRi pairs on chr22: {k['crispr_pairs_chr22']} ({k['crispr_positives_chr22']} "
-            f"regulated); scored (element in a region of the gene's window): {k['pairs_scored']} "
-            f"({k['positives_scored']} regulated). {k['note']}.",
-            "",
-            "| score | AUPRC (95% bootstrap) | precision at 70% recall (95% bootstrap) | AUROC |",
-            "|---|---|---|---|",
-        ]
-        for r in k["metrics"]:
-            lines.append(
-                f"| {r['score']} | {r['auprc']:.3f} ({r['auprc_low']:.3f}-{r['auprc_high']:.3f}) | "
-                f"{r['precision_at_70_recall']:.3f} ({r['precision_at_70_recall_low']:.3f}-"
-                f"{r['precision_at_70_recall_high']:.3f}) | {r['auroc']:.3f} |"
-            )
-        lines.append("")
     return "\n".join(lines)
 
 
@@ -873,12 +685,8 @@ def main() -> None:
     p.add_argument(
         "--max-samples", type=int, default=2000, help="network rows per bootstrap run (0: all)"
     )
-    p = sub.add_parser("k562")
-    p.add_argument("--work", default="/tmp/getx_k562")
-    p.add_argument("--epochs", type=int, default=4)
-    p.add_argument("--step", type=int, default=50, help="regions between training windows")
     args = parser.parse_args()
-    part = {"speed": speed, "truth": truth, "k562": k562}[args.part](args)
+    part = {"speed": speed, "truth": truth}[args.part](args)
     out = RESULTS / "interpret.json"
     result = json.loads(out.read_text()) if out.exists() else {}  # read last: parts run in parallel
     result[args.part] = part
