@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import struct
 from pathlib import Path
@@ -188,6 +189,21 @@ def test_plain_fasta_lowercase_multiline_and_no_index_written(tmp_path):
         assert genome.fetch("chrB", 30, 90) == seq_b[30:90].upper()
     # Reading must not write an index beside the input.
     assert sorted(p.name for p in tmp_path.iterdir()) == ["two.fa"]
+
+
+def test_temporary_index_is_removed_on_close_and_when_dropped(tmp_path):
+    path = tmp_path / "one.fa"
+    path.write_text(">chrA\nACGTACGTAC\n")
+    with open_genome(path) as genome:
+        index_dir = Path(genome._tmpdir)
+        assert index_dir.is_dir()
+    assert not index_dir.exists()
+    genome = open_genome(path)  # never closed: the index goes with the object
+    index_dir = Path(genome._tmpdir)
+    assert index_dir.is_dir()
+    del genome
+    gc.collect()
+    assert not index_dir.exists()
 
 
 def test_plain_gzip_fasta_asks_for_bgzip(tmp_path):

@@ -12,6 +12,7 @@ import re
 import shutil
 import struct
 import tempfile
+import weakref
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -138,6 +139,12 @@ class Genome:
     _tmpdir: str | None = field(default=None, repr=False)
     _alias: dict[str, str] = field(default_factory=dict, repr=False)
     _index: str | None = field(default=None, repr=False)  # the .fai read, for messages
+    _remove_tmpdir: Any = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self._tmpdir is not None:
+            # A genome dropped without close(), or open at exit, still removes its index.
+            self._remove_tmpdir = weakref.finalize(self, shutil.rmtree, self._tmpdir, True)
 
     def _resolve(self, chrom: str) -> str:
         if chrom in self.chrom_sizes:
@@ -205,8 +212,8 @@ class Genome:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
-        if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+        if self._remove_tmpdir is not None:
+            self._remove_tmpdir()
             self._tmpdir = None
 
     def __enter__(self) -> Genome:
