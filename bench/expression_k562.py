@@ -126,9 +126,8 @@ def segment_store(root: Path, quick: bool) -> tuple[Path, list[int]]:
 
 
 def fold_runs(root: Path, quick: bool) -> tuple[Path, list[int], dict[str, dict[str, Path]]]:
-    """The segment store, its cuts, and per held-out segment the GET and MLP runs (GET also with
-    nothing held out, key ``"none"``: the model of every chr22 gene). Built once under ``root``
-    (shared with the enhancer-link benchmark's held-out variant)."""
+    """The segment store, its cuts, and per held-out segment the GET and MLP runs. Built once
+    under ``root`` (shared with the enhancer-link benchmark, which scores with these runs)."""
     store, cuts = segment_store(root, quick)
     held = QUICK_SEGMENTS[1:] if quick else [f"chr22_s{i + 1}" for i in range(SEGMENTS)]
     runs: dict[str, dict[str, Path]] = {}
