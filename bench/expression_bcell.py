@@ -46,10 +46,6 @@ PEAKS = BCELL / "test.atac.bed.gz"
 RNA = BCELL / "test.rna.csv"
 HELD_OUT = ["chr10", "chr11"]
 QUICK_CHROMS, QUICK_HELD_OUT, QUICK_PEAKS = ["chr21", "chr22"], ["chr22"], 500
-# Genome-wide: the demo's settings but one epoch (one pass over the 3,912 training windows, ~490
-# optimizer steps, the learning-rate schedule run to its end) instead of the demo's five: five
-# would take about three hours on 2 shared cores; fixed before running, not tuned.
-GENOME_WIDE_EPOCHS = 1
 PIECE_SEGMENTS = 3
 PIECE_REGIONS = 24  # a window of the piece's ~23 peaks per segment; quarter-window steps
 PIECE_EPOCHS = 100  # its training windows are few: ~100 optimizer steps
@@ -102,14 +98,14 @@ def genome_wide(work: Path, quick: bool) -> tuple[dict, list[str]]:
             store_path,
             work / "runs" / "get",
             held,
-            ex.get_settings(epochs=GENOME_WIDE_EPOCHS),
+            ex.get_settings(),
             quick,
         ),
         "per-region MLP (baseline)": ex.train_once(
             store_path,
             work / "runs" / "mlp",
             held,
-            ex.mlp_settings(epochs=GENOME_WIDE_EPOCHS),
+            ex.mlp_settings(),
             quick,
         ),
     }
@@ -126,9 +122,7 @@ def genome_wide(work: Path, quick: bool) -> tuple[dict, list[str]]:
         f"Genome-wide store: {store.n_regions:,} regions (peaks merged where they overlap), "
         f"no motif features; {' and '.join(held)} held out (GET's PBMC tutorial split), "
         "nothing chosen on them; validation off, the last checkpoint scored; the demo's "
-        f"training settings but {GENOME_WIDE_EPOCHS} epoch (each training window seen once, "
-        "instead of the demo's 5 epochs) for GET and the MLP alike: CPU time on 2 shared "
-        "cores, fixed before running. GET may be undertrained: its figure is a floor.",
+        "training settings (5 epochs) for GET and the MLP alike.",
         "The peaks are binary (BED4, 4th column 1, no read counts): every region's "
         "accessibility input is 1, so GET reads only the positions of the accessible regions "
         "around a TSS, and the per-region MLP, whose input at every TSS is that same 1, "
