@@ -418,6 +418,7 @@ def truth(args) -> dict:
                     seed=0,
                     cell_type=cell_type,
                     max_samples=args.max_samples or None,
+                    top_motifs=args.top_motifs,
                 )
                 network_rows.append(
                     {
@@ -519,7 +520,7 @@ def truth(args) -> dict:
         },
         "network": {
             "runs": args.runs,
-            "top_motifs": 100,
+            "top_motifs": args.top_motifs,
             "max_samples": args.max_samples,
             "cell_types": network_rows,
         },
@@ -760,6 +761,7 @@ def main() -> None:
     p.add_argument(
         "--max-samples", type=int, default=2000, help="network rows per bootstrap run (0: all)"
     )
+    p.add_argument("--top-motifs", type=int, default=100, help="network columns (most important)")
     p = sub.add_parser("ensemble")
     p.add_argument("--demo", default="/work/baseline/demo2")
     p.add_argument("--threads", type=int, default=1, help="torch threads")

@@ -38,3 +38,13 @@ def bcell_chr2_inputs(folder: Path):
     from bench._data import bcell_chr2_inputs as inputs
 
     return inputs(folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_demo(tmp_path_factory):
+    """A finished ``getx demo`` at tiny size (``TINY_DEMO``), built once per session: the demo
+    tests and the interpretation benchmark's smoke test read it; none may write into it."""
+    from getx.demo import run_demo
+    from tiny_dataset import TINY_DEMO
+
+    return run_demo(tmp_path_factory.mktemp("demo"), options=TINY_DEMO)

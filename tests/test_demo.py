@@ -14,8 +14,9 @@ from getx.demo import DemoOptions, run_demo
 from getx.errors import InputError
 from getx.prepare import discover_inputs
 from getx.train.evaluate import choose_holdouts
+from tiny_dataset import TINY_DEMO
 
-TINY = DemoOptions(preset="tiny", pretrain_epochs=1, finetune_epochs=3, regions=64, progress=False)
+TINY = TINY_DEMO
 
 
 class _Page(HTMLParser):
@@ -52,10 +53,9 @@ class _Page(HTMLParser):
         self.stack.pop()
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    return run_demo(out, options=TINY)
+@pytest.fixture
+def demo(tiny_demo):
+    return tiny_demo
 
 
 def test_report_is_a_self_contained_page_with_plots(demo):

@@ -12,9 +12,17 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from getx.demo import DemoOptions
+
 TINY_MODEL = {"embed_dim": 32, "depth": 1, "num_heads": 4, "drop_path": 0.0}
 # two layers and a distance bias: enough for the interpretation tests to find planted signals
 INTERPRET_MODEL = {**TINY_MODEL, "depth": 2, "distance_buckets": 8}
+
+
+# the options of conftest's ``tiny_demo``
+TINY_DEMO = DemoOptions(
+    preset="tiny", pretrain_epochs=1, finetune_epochs=3, regions=64, progress=False
+)
 
 
 @dataclass(frozen=True)
