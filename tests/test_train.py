@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import math
+import re
 
 import pandas as pd
 import pytest
@@ -346,6 +348,21 @@ def simulated_store(tmp_path_factory):
     root = tmp_path_factory.mktemp("sim")
     prepare(simulate(root / "sim", preset="small", seed=0).prepare_inputs(), root / "store.zarr")
     return root / "store.zarr"
+
+
+def test_validation_of_one_cell_type_on_one_chromosome_is_logged_once(store, tmp_path, caplog):
+    # Validation is the held-out chromosome within the held-out cell type: its per-cell-type
+    # and per-chromosome figures are the same rows, so the log names them together, once.
+    with caplog.at_level(logging.INFO, logger="getx.train.lit"):
+        run = train(_config(store, tmp_path / "run", holdout_cell_types=["mixed"]))
+    metrics = _metrics(run)
+    ct, chrom = _last(metrics, "val_pearson/ct=mixed"), _last(metrics, "val_pearson/chrom=chr4")
+    assert ct == chrom
+    lines = [r.getMessage() for r in caplog.records if "validation epoch" in r.getMessage()]
+    assert lines and all(
+        re.fullmatch(r"validation epoch \d+: ct=mixed on chrom=chr4 pearson -?[\d.]+ \(n=\d+\)", x)
+        for x in lines
+    ), lines
 
 
 def test_seeded_finetune_on_simulated_store_beats_per_region_mlp(simulated_store, tmp_path):

@@ -133,7 +133,8 @@ class GETLightning(L.LightningModule):
                 self.log(f"val_{name}", value, prog_bar=name == "pearson")
         self.val_metrics.reset()
         names = {"ct": self.hparams.cell_types, "chrom": self.hparams.chroms}
-        breakdown = []
+        groups = []  # (kind=label, pearson, rows) of each group with enough rows
+        present = [key.rstrip("0123456789") for key, n in self._group_counts.items() if n]
         for key, metrics in self.group_metrics.items():
             count = self._group_counts.get(key, 0)
             if count >= 3:
@@ -142,13 +143,19 @@ class GETLightning(L.LightningModule):
                 values = metrics.compute()
                 for name, value in values.items():
                     self.log(f"val_{name}/{kind}={label}", value)
-                breakdown.append(
-                    f"{kind}={label} pearson {float(values['pearson']):.3f} (n={count})"
-                )
+                groups.append((f"{kind}={label}", float(values["pearson"]), count))
             metrics.reset()
         self._group_counts = {}
-        if breakdown:
-            log.info("validation epoch %d: %s", self.current_epoch, "; ".join(breakdown))
+        if sorted(present) == ["chrom", "ct"] and len(groups) == 2:
+            # One cell type and one chromosome: every validation row is in both (validation is
+            # the held-out chromosome within the held-out cell type), so one figure, not two.
+            groups = [(" on ".join(group[0] for group in groups), *groups[0][1:])]
+        if groups:
+            log.info(
+                "validation epoch %d: %s",
+                self.current_epoch,
+                "; ".join(f"{name} pearson {r:.3f} (n={n})" for name, r, n in groups),
+            )
 
     def configure_optimizers(self):
         o = self.hparams.optim
