@@ -42,6 +42,11 @@ def read_fasta(path: Path) -> tuple[list[str], list[str]]:
     return names, ["".join(p) for p in parts]
 
 
+def read_sequence(path: Path) -> str:
+    """The sequence of a one-record FASTA file (plain or gzipped), e.g. the chr2 piece."""
+    return "".join(read_fasta(path)[1])
+
+
 def bcell_chr2_inputs(folder: Path, expression: Path | None = None, motifs: str | None = None):
     """Inputs for a store of the B-cell-like peaks inside the real hg38 chr2:1-2,333,275 piece.
 

@@ -135,7 +135,7 @@ def genome_wide(work: Path, quick: bool) -> tuple[dict, list[str]]:
 def piece_store(work: Path, motifs: bool) -> tuple[Path, list[int]]:
     """The chr2 piece cut into segments (separate chromosomes ``chr2_s1``..), with GET's v1
     motif features or without (accessibility alone); built once."""
-    from bench._data import bcell_chr2_inputs, read_fasta
+    from bench._data import bcell_chr2_inputs, read_sequence
     from getx.prepare import PrepareInputs, PrepareOptions, prepare
 
     folder = work / "piece"
@@ -160,7 +160,7 @@ def piece_store(work: Path, motifs: bool) -> tuple[Path, list[int]]:
     annotation.assign(Chromosome=segment(annotation["Start"].to_numpy())).to_csv(
         folder / "segments.tss.tsv", sep="\t", index=False
     )
-    _, (sequence,) = read_fasta(CHR2_PIECE)
+    sequence = read_sequence(CHR2_PIECE)
     genome = folder / "segments.fa"
     if not genome.exists():  # each segment reads the whole piece: coordinates stay chr2's
         genome.write_text("".join(f">{name}\n{sequence}\n" for name in names))

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench._data import CHR2_PIECE, V1_MOTIFS, missing, read_fasta
+from bench._data import CHR2_PIECE, V1_MOTIFS, missing, read_fasta, read_sequence
 from bench.suite import SHARED
 
 NAME = "motif_real"
@@ -145,12 +145,11 @@ def hit_identity_table(motifs, seq: str) -> tuple[dict, dict]:
 
 
 def run(work: Path, quick: bool) -> dict:
-    from bench.motif_scan import read_fasta_gz
     from getx.motifs import load_motifs, select
 
     motifs = load_motifs(str(V1_MOTIFS))
     ctcf = ctcf_table(motifs, n=40 if quick else 500, intervals=50 if quick else 1000)
-    seq = read_fasta_gz(CHR2_PIECE)
+    seq = read_sequence(CHR2_PIECE)
     if quick:
         motifs = select(motifs, names=list(motifs.names[:20]))
         seq = seq[:200_000]

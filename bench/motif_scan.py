@@ -20,11 +20,11 @@ bench/results/motif_scan.json and .md.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import logging
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -32,6 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+if __package__ in (None, ""):  # run as a script: make the bench package importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench._data import BCELL, CHR2_PIECE, V1_MOTIFS, read_sequence
 from getx.io.files import atomic_output
 from getx.motifs import _tables, encode, load_motifs, region_features, scan_arrays, select
 from getx.motifs.pvalues import strand_thresholds
@@ -39,13 +42,7 @@ from getx.motifs.sequences import SequenceGenome
 
 log = logging.getLogger("bench.motif_scan")
 ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("GETX_SHARED_DATA", ROOT.parent / "shared" / "data"))
 COMPUTE_BOUND_CPU_S = 3.0  # the issue's estimate for all v1 motifs x both strands x this piece
-
-
-def read_fasta_gz(path: Path) -> str:
-    with gzip.open(path, "rt") as fh:
-        return "".join(line.strip() for line in fh if not line.startswith(">"))
 
 
 def timed(fn, reps: int = 1):
@@ -89,10 +86,10 @@ def main() -> None:
         return scaling(args)
     import numba
 
-    motifs = load_motifs(DATA / "motifs")
+    motifs = load_motifs(V1_MOTIFS)
     if args.subset:
         motifs = select(motifs, names=list(motifs.names[: args.subset]))
-    seq = read_fasta_gz(DATA / "genome" / "chr2_1-2333275.fa.gz")
+    seq = read_sequence(CHR2_PIECE)
     n_bp, n_m = len(seq), len(motifs)
     bg = motifs.background
     res: dict = {
@@ -313,8 +310,8 @@ def scaling(args) -> None:
     """getx with 1 and 2 threads in a quiet spell of the shared machine."""
     import numba
 
-    motifs = load_motifs(DATA / "motifs")
-    seq = read_fasta_gz(DATA / "genome" / "chr2_1-2333275.fa.gz")
+    motifs = load_motifs(V1_MOTIFS)
+    seq = read_sequence(CHR2_PIECE)
     codes = encode(seq)
     thr = strand_thresholds(motifs, args.p)
     scan_arrays(codes[:20000], motifs, thresholds=thr)
@@ -419,7 +416,7 @@ def run_fimo(motifs, seq: str, args, hits: dict, moods_counts) -> dict | str:
 
 def run_regions(motifs, seq: str, p_value: float) -> dict:
     """Per-1,000-region feature time: real peak widths, random places in the piece."""
-    path = DATA / "bcell_like" / "test.atac.bed.gz"
+    path = BCELL / "test.atac.bed.gz"
     peaks = pd.read_csv(path, sep="\t", header=None, usecols=[0, 1, 2], nrows=1000)
     widths = (peaks[2] - peaks[1]).to_numpy()
     rng = np.random.default_rng(0)

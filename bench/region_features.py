@@ -26,20 +26,14 @@ import pandas as pd
 
 if __package__ in (None, ""):  # run as a script: make the bench package importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.motif_scan import (
-    DATA,
-    ROOT,
-    moods_matrices,
-    moods_scanner,
-    read_fasta_gz,
-    timed,
-)
+from bench._data import BCELL, CHR2_PIECE, V1_MOTIFS, read_sequence
+from bench.motif_scan import ROOT, moods_matrices, moods_scanner, timed
 from getx.motifs import load_motifs, region_features
 from getx.motifs.pvalues import strand_thresholds
 from getx.motifs.sequences import SequenceGenome
 
 ROUNDS = 5
-MOTIF_SETS = {"GET v1 (2,174 motifs)": str(DATA / "motifs"), "JASPAR 2024 clustered": "jaspar2024"}
+MOTIF_SETS = {"GET v1 (2,174 motifs)": str(V1_MOTIFS), "JASPAR 2024 clustered": "jaspar2024"}
 
 
 def moods_peer(motifs, sequences: list[str], p_value: float) -> float | None:
@@ -59,10 +53,10 @@ def measure(sets: dict, n_peaks: int = 1000, rounds: int = ROUNDS) -> list[dict]
     """Per motif set (name -> ``load_motifs`` spec or a MotifSet) and peak layout, getx's and
     MOODS's CPU seconds per 1,000 peaks (1 numba thread; the fastest of ``rounds`` interleaved
     rounds)."""
-    seq = read_fasta_gz(DATA / "genome" / "chr2_1-2333275.fa.gz")
+    seq = read_sequence(CHR2_PIECE)
     genome = SequenceGenome({"chr2": seq})
     peaks = pd.read_csv(
-        DATA / "bcell_like" / "test.atac.bed.gz",
+        BCELL / "test.atac.bed.gz",
         sep="\t",
         header=None,
         usecols=[0, 1, 2],

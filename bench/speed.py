@@ -20,7 +20,7 @@ import json
 import os
 from pathlib import Path
 
-from bench._data import BCELL, CHR2_PIECE, V1_MOTIFS, missing
+from bench._data import BCELL, CHR2_PIECE, V1_MOTIFS, missing, read_sequence
 
 NAME = "speed"
 TITLE = "Speed against peers (MOODS, lightmotif, GET's reference code), same run"
@@ -41,7 +41,6 @@ def motif_scan_table(quick: bool) -> dict:
         moods_thresholds,
         moods_version,
         rates,
-        read_fasta_gz,
         run_moods,
         timed,
     )
@@ -49,7 +48,7 @@ def motif_scan_table(quick: bool) -> dict:
     from getx.motifs.pvalues import strand_thresholds
 
     motifs = load_motifs(str(V1_MOTIFS))
-    seq = read_fasta_gz(CHR2_PIECE)
+    seq = read_sequence(CHR2_PIECE)
     if quick:
         motifs = select(motifs, names=list(motifs.names[:20]))
         seq = seq[:200_000]
