@@ -1,6 +1,6 @@
 """The catalog on the simulator's truth, and duckdb queries at scale.
 
-    python bench/catalog.py [--demo DIR] [--work DIR] [--runs 5] [--top-motifs 100]
+    python bench/catalog.py --demo DIR [--work DIR] [--runs 5] [--top-motifs 100]
 
 truth: on a finished `getx demo --out DIR` (its finetuned model), the importance of every gene in
 every cell type (``WORK/importance.zarr``, reused when there) and the catalog built from it with
@@ -357,7 +357,7 @@ def _markdown(result: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--demo", default="/work/baseline/demo")
+    parser.add_argument("--demo", required=True, help="a finished `getx demo --out DIR`")
     parser.add_argument("--work", default="/tmp/getx_bench_catalog")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--top-motifs", type=int, default=100)

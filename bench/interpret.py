@@ -2,9 +2,9 @@
 section to bench/results/interpret.{json,md}. (The real-data enhancer-gene benchmark, ENCODE
 CRISPRi K562 pairs, is ``bench/enhancer_links.py``, run by ``python -m bench``.)
 
-    python bench/interpret.py speed [--store STORE] [--targets 64]
-    python bench/interpret.py truth [--demo DIR]      # a finished `getx demo --out DIR`
-    python bench/interpret.py ensemble [--demo DIR]   # the same links, averaged over seed runs
+    python bench/interpret.py speed --store STORE [--targets 64]
+    python bench/interpret.py truth --demo DIR      # a finished `getx demo --out DIR`
+    python bench/interpret.py ensemble --demo DIR   # the same links, averaged over seed runs
 
 speed: gradient x input importance in TSSs per second for the ``small`` and ``paper`` presets
 (random weights: speed does not depend on them), batched (32 windows per forward + backward) vs
@@ -746,13 +746,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="part", required=True)
     p = sub.add_parser("speed")
-    p.add_argument("--store", default="/work/baseline/demo2/store.zarr")
+    p.add_argument("--store", required=True, help="a region store (e.g. a demo's store.zarr)")
     p.add_argument("--targets", type=int, default=64)
     p.add_argument("--threads", type=int, default=1, help="torch threads (see docs)")
     p.add_argument("--batch-size", type=int, default=32, help="targets per batched pass")
     p.add_argument("--repeats", type=int, default=3, help="alternating timed runs per side")
     p = sub.add_parser("truth")
-    p.add_argument("--demo", default="/work/baseline/demo2")
+    p.add_argument("--demo", required=True, help="a finished `getx demo --out DIR`")
     p.add_argument("--runs", type=int, default=10)
     p.add_argument("--limit", type=int, default=0, help="only this many held-out genes (smoke)")
     p.add_argument("--work", default="/tmp/getx_interpret_truth", help="per-cell-type results")
@@ -763,7 +763,7 @@ def main() -> None:
     )
     p.add_argument("--top-motifs", type=int, default=100, help="network columns (most important)")
     p = sub.add_parser("ensemble")
-    p.add_argument("--demo", default="/work/baseline/demo2")
+    p.add_argument("--demo", required=True, help="a finished `getx demo --out DIR`")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
     part = {"speed": speed, "truth": truth, "ensemble": ensemble}[args.part](args)

@@ -5,11 +5,12 @@
 
 A benchmark is a module ``bench/<NAME>.py`` defining ``NAME`` (its file stem), ``TITLE``,
 ``available() -> str | None`` (None when its inputs exist, else a one-line reason) and
-``run(work: Path, quick: bool) -> dict`` returning the result dict of
-``/work/notes/bench_contract.md`` (``summary``, ``tables``, ``published``, ``notes``). The runner
-adds ``name``, ``title``, ``date``, ``machine``, ``commit``, ``quick`` and ``seconds``, writes
-``<out-dir>/<NAME>.json`` and renders ``<out-dir>/README.md`` from every result file there
-(also those whose module this checkout lacks); ``--render`` only re-renders it.
+``run(work: Path, quick: bool) -> dict`` returning the result dict described in
+docs/benchmarks.md, "Writing a benchmark" (``summary``, ``tables``, ``published``, ``notes``).
+The runner adds ``name``, ``title``, ``date``, ``machine``, ``commit``, ``quick`` and
+``seconds``, writes ``<out-dir>/<NAME>.json`` and renders ``<out-dir>/README.md`` from every
+result file there (also those whose module this checkout lacks); ``--render`` only re-renders
+it.
 
 Modules are found by their text (a ``NAME = `` line and a ``def run(``), so the standalone
 scripts beside them (``motif_scan.py``, ``interpret.py``, ...) are not imported. ``--quick``
