@@ -43,7 +43,8 @@ def bcell_chr2_inputs(folder: Path):
 @pytest.fixture(scope="session")
 def tiny_demo(tmp_path_factory):
     """A finished ``getx demo`` at tiny size (``TINY_DEMO``), built once per session: the demo
-    tests and the interpretation benchmark's smoke test read it; none may write into it."""
+    tests and the interpretation benchmark's smoke test read it; a test may re-run the demo
+    there with ``TINY_DEMO`` (it reuses every stage) but must not change it otherwise."""
     from getx.demo import run_demo
     from tiny_dataset import TINY_DEMO
 
