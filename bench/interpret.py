@@ -5,6 +5,7 @@ CRISPRi K562 pairs, is ``bench/enhancer_links.py``, run by ``python -m bench``.)
     python bench/interpret.py speed --store STORE [--targets 64]
     python bench/interpret.py truth --demo DIR      # a finished `getx demo --out DIR`
     python bench/interpret.py ensemble --demo DIR   # the same links, averaged over seed runs
+    python bench/interpret.py oracle --demo DIR --out DIR2  # the demo on exact motif features
 
 speed: gradient x input importance in TSSs per second for the ``small`` and ``paper`` presets
 (random weights: speed does not depend on them), batched (32 windows per forward + backward) vs
@@ -528,60 +529,123 @@ def truth(args) -> dict:
     }
 
 
-def ensemble(args) -> dict:
-    """``get_abc`` from each of the demo's seed runs (the demo_accuracy benchmark's ``seed1/`` and
-    ``seed2/`` beside the seed-0 run, trained on the same simulated files) and from their mean
-    importance share: does averaging GET's attributions over training seeds lift link AUPRC?
-    Importance only (no knock-outs): seconds per cell type."""
-    import torch
-
+def _held_out_links(demo: Path, runs: dict[str, Path]) -> tuple[pd.DataFrame, list[str]]:
+    """The links of the demo's held-out-chromosome genes in every cell type (TSS rows left out),
+    with their truth label and, per run, that run's ``get_abc`` (column named after the run) and
+    its activating importance share (``share <run>``); and the demo's held-out cell types.
+    Importance only (no knock-outs): seconds per cell type and run."""
     from getx.interpret.context import cell_type_context
     from getx.interpret.importance import importance_of
     from getx.interpret.links import link_table
-    from getx.interpret.metrics import ranking_summary
     from getx.interpret.truth import link_labels, read_truth
     from getx.store import open_store
     from getx.train.predict import load_model
 
-    torch.set_num_threads(getattr(args, "threads", 1))
-    demo = Path(args.demo)
     summary = json.loads((demo / "summary.json").read_text())
     store = open_store(demo / "store.zarr")
     facts = read_truth(demo / "sim")
-    runs = {"seed 0": demo / "runs" / "finetune"} | {
-        f"seed {s}": demo / f"seed{s}" / "runs" / "finetune"
-        for s in (1, 2)
-        if (demo / f"seed{s}" / "runs" / "finetune").exists()
-    }
     predictors = {name: load_model(run) for name, run in runs.items()}
-    held_cells = summary["holdout_cell_types"]
     gene_chrom = store.regions["chrom"].to_numpy()[store.genes["region"].to_numpy()]
     held_genes = sorted(set(store.genes["gene_id"][np.isin(gene_chrom, summary["holdout_chroms"])]))
     no_knockouts = (np.zeros(0, int), np.zeros(0, int), np.zeros((0, 2), np.float32))
     parts = []
     for cell_type in store.cell_types:
-        shares, table = [], None
-        for predictor in predictors.values():
+        columns, table = {}, None
+        for name, predictor in predictors.items():
             context = cell_type_context(predictor, store, cell_type, held_genes)
             table = link_table(context, importance_of(context), no_knockouts)
+            columns[name] = table["get_abc"].to_numpy()
             # get_abc = (activating importance share + abc) / 2
-            shares.append(2 * table["get_abc"].to_numpy() - table["abc"].to_numpy())
-        table = table.assign(label=link_labels(table, store, facts))
-        for name, share in zip(runs, shares, strict=True):
-            table[name] = (share + table["abc"].to_numpy()) / 2
-        table["mean of seeds"] = (np.mean(shares, axis=0) + table["abc"].to_numpy()) / 2
+            columns[f"share {name}"] = 2 * columns[name] - table["abc"].to_numpy()
+        table = table.assign(label=link_labels(table, store, facts), **columns)
         parts.append(table[~table["is_tss"]])
-    links = pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True), summary["holdout_cell_types"]
+
+
+def _auprc_rows(links: pd.DataFrame, held_cells: list[str], scores: list[str]) -> list[dict]:
+    """AUPRC and precision at 70% recall of each score column, in the training cell types and
+    in the held-out ones."""
+    from getx.interpret.metrics import ranking_summary
+
     rows = []
     for label, chosen in (
         ("held-out chromosome, training cell types", ~links["cell_type"].isin(held_cells)),
         ("held-out chromosome and cell type", links["cell_type"].isin(held_cells)),
     ):
         part = links[chosen.to_numpy()]
-        for name in (*runs, "mean of seeds"):
+        for name in scores:
             m = ranking_summary(part["label"].to_numpy(), part[name].to_numpy())
-            rows.append({"pairs": label, "get_abc of": name, **m})
+            rows.append({"pairs": label, "score": name, **m})
+    return rows
+
+
+def ensemble(args) -> dict:
+    """``get_abc`` from each of the demo's seed runs (the demo_accuracy benchmark's ``seed1/`` and
+    ``seed2/`` beside the seed-0 run, trained on the same simulated files) and from their mean
+    importance share: does averaging GET's attributions over training seeds lift link AUPRC?"""
+    import torch
+
+    torch.set_num_threads(getattr(args, "threads", 1))
+    demo = Path(args.demo)
+    runs = {"seed 0": demo / "runs" / "finetune"} | {
+        f"seed {s}": demo / f"seed{s}" / "runs" / "finetune"
+        for s in (1, 2)
+        if (demo / f"seed{s}" / "runs" / "finetune").exists()
+    }
+    links, held_cells = _held_out_links(demo, runs)
+    shares = np.mean([links[f"share {name}"].to_numpy() for name in runs], axis=0)
+    links["mean of seeds"] = (shares + links["abc"].to_numpy()) / 2
+    rows = _auprc_rows(links, held_cells, [*runs, "mean of seeds"])
+    rows = [{"get_abc of": r.pop("score"), **r} for r in rows]
     return {"demo": str(demo), "runs": {k: str(v) for k, v in runs.items()}, "rows": rows}
+
+
+def _planted_site_hits(sim: Path, bed: Path) -> None:
+    """The simulator's planted sites (truth/sites.tsv) as a motif-hit BED (chrom, start, end,
+    cluster, ln-odds score, strand, motif), sorted as ``getx prepare --motif-hits`` reads it."""
+    sites = pd.read_csv(sim / "truth" / "sites.tsv", sep="\t")
+    sites = sites.sort_values(["chrom", "start"], kind="stable")
+    columns = ["chrom", "start", "end", "cluster", "score", "strand", "motif"]
+    sites[columns].to_csv(bed, sep="\t", header=False, index=False)
+
+
+def oracle(args) -> dict:
+    """The demo trained again, with its own options, on a store whose motif features are the
+    simulator's planted sites instead of the scanner's hits (per region and cluster the summed
+    ln-odds of the sites planted there: a perfect scanner with no background hits), beside the
+    demo itself: how far does the link score rise when the motif features are exact? Everything
+    else (simulated files, reads, held-out chromosome and cell type, training) is the demo's."""
+    import shutil
+    import tempfile
+
+    import torch
+
+    from getx.demo import DemoOptions, run_demo
+    from getx.prepare import discover_inputs, prepare
+
+    torch.set_num_threads(getattr(args, "threads", 1))
+    demo, out = Path(args.demo), Path(args.out)
+    saved = json.loads((demo / "summary.json").read_text())["options"]
+    options = DemoOptions(**{**saved, "progress": False})
+    if not (out / "store.zarr").exists():
+        shutil.copytree(demo / "sim", out / "sim", dirs_exist_ok=True)
+        with tempfile.TemporaryDirectory() as work:
+            bed = Path(work) / "planted_sites.bed"
+            _planted_site_hits(out / "sim", bed)
+            inputs = discover_inputs(out / "sim", options.motifs)
+            inputs.motif_hits = bed
+            prepare(inputs, out / "store.zarr")
+    run_demo(out, options=options)  # reuses the store, and every stage already finished
+    rows, expression = [], {}
+    for features, folder in (("scanned motifs", demo), ("planted sites", out)):
+        links, held_cells = _held_out_links(folder, {"get_abc": folder / "runs" / "finetune"})
+        links = links.rename(columns={"share get_abc": "importance share"})
+        for r in _auprc_rows(links, held_cells, ["get_abc", "importance share", "abc"]):
+            rows.append({"features": features, **r})
+        scores = pd.read_csv(folder / "scores.tsv", sep="\t")
+        get = scores[scores["model"] == "GET (finetuned)"].set_index("group")["pearson"]
+        expression[features] = {group: round(float(v), 4) for group, v in get.items()}
+    return {"demo": str(demo), "oracle_demo": str(out), "rows": rows, "pearson": expression}
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -739,6 +803,33 @@ def _markdown(result: dict) -> str:
                 f"{r['auprc']:.3f} | {r['precision_at_70_recall']:.3f} |"
             )
         lines.append("")
+    if "oracle" in result:
+        o = result["oracle"]
+        pearson = o["pearson"]
+        lines += [
+            "## Exact motif features (planted sites)",
+            "",
+            f"The demo `{o['demo']}` trained again with its own options on a store whose motif "
+            "features are the simulator's planted sites (per region and cluster the summed "
+            "ln-odds of the sites planted there; no background hits) instead of the scanner's "
+            f"hits (`{o['oracle_demo']}`); the same reads, pairs and positives as above. "
+            "`importance share`: the region's share of the window's activating importance, "
+            "`get_abc`'s model half. GET's held-out-chromosome expression Pearson: "
+            + ", ".join(
+                f"{name} {v.get('held-out chromosome', float('nan')):.3f}"
+                for name, v in pearson.items()
+            )
+            + ".",
+            "",
+            "| motif features | pairs | score | pairs scored | positives | AUPRC | precision at 70% recall |",  # noqa: E501
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in o["rows"]:
+            lines.append(
+                f"| {r['features']} | {r['pairs']} | {r['score']} | {r['n']} | "
+                f"{r['positives']} | {r['auprc']:.3f} | {r['precision_at_70_recall']:.3f} |"
+            )
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -765,8 +856,13 @@ def main() -> None:
     p = sub.add_parser("ensemble")
     p.add_argument("--demo", required=True, help="a finished `getx demo --out DIR`")
     p.add_argument("--threads", type=int, default=1, help="torch threads")
+    p = sub.add_parser("oracle")
+    p.add_argument("--demo", required=True, help="a finished `getx demo --out DIR`")
+    p.add_argument("--out", required=True, help="the demo on planted-site features goes here")
+    p.add_argument("--threads", type=int, default=1, help="torch threads")
     args = parser.parse_args()
-    part = {"speed": speed, "truth": truth, "ensemble": ensemble}[args.part](args)
+    parts = {"speed": speed, "truth": truth, "ensemble": ensemble, "oracle": oracle}
+    part = parts[args.part](args)
     out = RESULTS / "interpret.json"
     result = json.loads(out.read_text()) if out.exists() else {}  # read last: parts run in parallel
     result[args.part] = part

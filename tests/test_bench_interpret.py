@@ -47,3 +47,58 @@ def test_truth_and_ensemble_run_and_agree_on_the_demo_run(tiny_demo, tmp_path):
     page = interpret._markdown({"truth": truth, "ensemble": ensemble})
     assert "## Seed ensemble of the link score" in page
     assert math.isfinite(truth["enhancer_knockout"]["fraction_true_lowers_more"])
+
+
+@pytest.mark.slow
+def test_oracle_trains_on_the_planted_sites_and_scores_the_same_pairs(tiny_demo, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from getx.interpret.truth import region_ids
+    from getx.store import open_store
+
+    demo = tiny_demo.out
+    out = tmp_path / "oracle"
+    result = interpret.oracle(argparse.Namespace(demo=str(demo), out=str(out), threads=1))
+
+    # the store's motif features are the planted sites, summed per region and cluster
+    store = open_store(out / "store.zarr")
+    sites = pd.read_csv(demo / "sim" / "truth" / "sites.tsv", sep="\t")
+    truth_regions = pd.read_csv(demo / "sim" / "truth" / "regions.tsv", sep="\t")
+    row = {rid: i for i, rid in enumerate(region_ids(store, truth_regions)) if rid}
+    expected = np.zeros((store.n_regions, len(store.feature_names)))
+    column = {name: j for j, name in enumerate(store.feature_names)}
+    for rid, cluster, score in zip(
+        sites["region_id"], sites["cluster"], sites["score"], strict=True
+    ):
+        expected[row[rid], column[cluster]] += score
+    features = np.asarray(store.read_features())[:, : len(store.feature_names)]
+    np.testing.assert_allclose(features, expected, rtol=1e-5, atol=1e-5)
+    assert (features > 0).mean() < (
+        np.asarray(open_store(demo / "store.zarr").read_features()) > 0
+    ).mean()
+
+    # the demo's own row is the figure the ensemble part computes for the same run
+    ensemble = interpret.ensemble(argparse.Namespace(demo=str(demo), threads=1))
+    for r in ensemble["rows"]:
+        if r["get_abc of"] != "seed 0":
+            continue
+        mine = next(
+            o
+            for o in result["rows"]
+            if o["features"] == "scanned motifs"
+            and o["pairs"] == r["pairs"]
+            and o["score"] == "get_abc"
+        )
+        assert (mine["n"], mine["positives"]) == (r["n"], r["positives"])
+        assert mine["auprc"] == pytest.approx(r["auprc"])
+        planted = next(
+            o
+            for o in result["rows"]
+            if o["features"] == "planted sites"
+            and o["pairs"] == r["pairs"]
+            and o["score"] == "get_abc"
+        )
+        assert (planted["n"], planted["positives"]) == (r["n"], r["positives"])  # same pairs
+    assert set(result["pearson"]) == {"scanned motifs", "planted sites"}
+    assert "## Exact motif features (planted sites)" in interpret._markdown({"oracle": result})
