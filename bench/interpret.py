@@ -37,6 +37,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
 SCORES = ("importance", "importance_signed", "knockout decrease", "abc", "get_abc")
+# the oracle part's scores with each region's reads replaced by its true openness
+EXACT_READS = {"abc": "abc on exact reads", "get_abc": "get_abc with abc on exact reads"}
 # (TF, cell type) cases with fewer true targets give AUROCs of 0 or 1 from one or two genes: the
 # mean within TFs is also reported over the TFs with at least this many
 TF_MIN_TARGETS = 10
@@ -226,40 +228,61 @@ def _pair_ranking(net, matrix, pairs, clusters, feature_names) -> dict:
     }
 
 
+def _sim_config(sim_dir: Path):
+    """The simulator's settings of a simulated folder (its manifest)."""
+    from getx.simulate.config import SimConfig
+
+    manifest = json.loads((sim_dir / "manifest.json").read_text())
+    return SimConfig(
+        **{k: tuple(v) if isinstance(v, list) else v for k, v in manifest["config"].items()}
+    )
+
+
+def _region_truth(links: pd.DataFrame, store, facts: dict, quantity: str) -> np.ndarray:
+    """The truth's ``<quantity>_<cell type>`` (``activity``: h, ``opening``: o) of each row's
+    region in the row's cell type; 0 for a region the truth lacks."""
+    from getx.interpret.truth import region_ids
+
+    truth = facts["regions"].set_index("region_id")
+    ids = region_ids(store, facts["regions"])[links["region"].to_numpy()]
+    values = np.zeros(len(links))
+    for cell_type, part in links.groupby("cell_type", sort=False):
+        rows = part.index.to_numpy()
+        values[rows] = truth[f"{quantity}_{cell_type}"].reindex(ids[rows]).fillna(0).to_numpy()
+    return values
+
+
+def _window_share(links: pd.DataFrame, values: np.ndarray) -> np.ndarray:
+    """``values`` over their sum in the row's gene window (TSS region included), as ``abc``."""
+    group = (
+        links.groupby(["cell_type", "gene_id", "strand", "tss_region"], sort=False)
+        .ngroup()
+        .to_numpy()
+    )
+    total = np.bincount(group, weights=values)[group]
+    return values / np.where(total > 0, total, 1.0)
+
+
 def _link_ceilings(links: pd.DataFrame, store, facts: dict, sim_dir: Path) -> dict[str, np.ndarray]:
     """Scores built from the simulator's truth (no model) for the non-TSS rows of ``links``,
     each shared out over the gene row's window like ``abc`` (TSS region in the sum): how far
     reads and a perfect reading of the rest can go on these pairs."""
-    from getx.interpret.truth import region_ids
-    from getx.simulate.config import SimConfig
     from getx.simulate.regulation import contact
 
-    manifest = json.loads((sim_dir / "manifest.json").read_text())
-    config = SimConfig(
-        **{k: tuple(v) if isinstance(v, list) else v for k, v in manifest["config"].items()}
-    )
-    truth = facts["regions"].set_index("region_id")
-    ids = region_ids(store, facts["regions"])[links["region"].to_numpy()]
-    law = contact(config, links["distance"].to_numpy())
+    law = contact(_sim_config(sim_dir), links["distance"].to_numpy())
     reads = links["accessibility"].to_numpy(dtype=np.float64)
-    activity = np.zeros(len(links))
-    opening = np.zeros(len(links))
-    for cell_type, part in links.groupby("cell_type", sort=False):
-        rows = part.index.to_numpy()
-        activity[rows] = truth[f"activity_{cell_type}"].reindex(ids[rows]).fillna(0).to_numpy()
-        opening[rows] = truth[f"opening_{cell_type}"].reindex(ids[rows]).fillna(0).to_numpy()
+    activity = _region_truth(links, store, facts, "activity")
+    opening = _region_truth(links, store, facts, "opening")
     active_share = np.divide(activity, opening, out=np.zeros(len(links)), where=opening > 0)
-    group = links.groupby(["cell_type", "gene_id", "tss_region"], sort=False).ngroup().to_numpy()
     keep = ~links["is_tss"].to_numpy()
-    out = {}
-    for name, values in (
-        ("reads x the simulator's contact law", reads * law),
-        ("reads x true active share (h/o) x contact law", reads * active_share * law),
-        ("true activity (h) x contact law", activity * law),
-    ):
-        total = np.bincount(group, weights=values)[group]
-        out[name] = (values / np.where(total > 0, total, 1.0))[keep]
-    return out
+    return {
+        name: _window_share(links, values)[keep]
+        for name, values in (
+            ("reads x the simulator's contact law", reads * law),
+            ("reads x true active share (h/o) x contact law", reads * active_share * law),
+            ("true activity (h) x contact law", activity * law),
+        )
+    }
 
 
 def truth(args) -> dict:
@@ -530,7 +553,7 @@ def truth(args) -> dict:
 
 
 def _held_out_links(demo: Path, runs: dict[str, Path]) -> tuple[pd.DataFrame, list[str]]:
-    """The links of the demo's held-out-chromosome genes in every cell type (TSS rows left out),
+    """The links of the demo's held-out-chromosome genes in every cell type (TSS rows included),
     with their truth label and, per run, that run's ``get_abc`` (column named after the run) and
     its activating importance share (``share <run>``); and the demo's held-out cell types.
     Importance only (no knock-outs): seconds per cell type and run."""
@@ -558,15 +581,16 @@ def _held_out_links(demo: Path, runs: dict[str, Path]) -> tuple[pd.DataFrame, li
             # get_abc = (activating importance share + abc) / 2
             columns[f"share {name}"] = 2 * columns[name] - table["abc"].to_numpy()
         table = table.assign(label=link_labels(table, store, facts), **columns)
-        parts.append(table[~table["is_tss"]])
+        parts.append(table)
     return pd.concat(parts, ignore_index=True), summary["holdout_cell_types"]
 
 
 def _auprc_rows(links: pd.DataFrame, held_cells: list[str], scores: list[str]) -> list[dict]:
-    """AUPRC and precision at 70% recall of each score column, in the training cell types and
-    in the held-out ones."""
+    """AUPRC and precision at 70% recall of each score column over the non-TSS rows, in the
+    training cell types and in the held-out ones."""
     from getx.interpret.metrics import ranking_summary
 
+    links = links[~links["is_tss"].to_numpy()]
     rows = []
     for label, chosen in (
         ("held-out chromosome, training cell types", ~links["cell_type"].isin(held_cells)),
@@ -614,14 +638,19 @@ def oracle(args) -> dict:
     simulator's planted sites instead of the scanner's hits (per region and cluster the summed
     ln-odds of the sites planted there: a perfect scanner with no background hits), beside the
     demo itself: how far does the link score rise when the motif features are exact? Everything
-    else (simulated files, reads, held-out chromosome and cell type, training) is the demo's."""
+    else (simulated files, reads, held-out chromosome and cell type, training) is the demo's.
+    For both models also ``abc`` and ``get_abc`` with each region's reads replaced by its true
+    openness (exact reads): what the reads' noise costs."""
     import shutil
     import tempfile
 
     import torch
 
     from getx.demo import DemoOptions, run_demo
+    from getx.interpret.links import PowerLaw
+    from getx.interpret.truth import read_truth
     from getx.prepare import discover_inputs, prepare
+    from getx.store import open_store
 
     torch.set_num_threads(getattr(args, "threads", 1))
     demo, out = Path(args.demo), Path(args.out)
@@ -636,11 +665,20 @@ def oracle(args) -> dict:
             inputs.motif_hits = bed
             prepare(inputs, out / "store.zarr")
     run_demo(out, options=options)  # reuses the store, and every stage already finished
+    facts = read_truth(demo / "sim")
+    floor = _sim_config(demo / "sim").accessibility_floor
     rows, expression = [], {}
     for features, folder in (("scanned motifs", demo), ("planted sites", out)):
         links, held_cells = _held_out_links(folder, {"get_abc": folder / "runs" / "finetune"})
         links = links.rename(columns={"share get_abc": "importance share"})
-        for r in _auprc_rows(links, held_cells, ["get_abc", "importance share", "abc"]):
+        # abc on exact reads: each region's true openness (floor + o, what its reads measure
+        # without count noise or the region's efficiency) in place of its reads
+        openness = floor + _region_truth(links, open_store(folder / "store.zarr"), facts, "opening")
+        exact = _window_share(links, openness * PowerLaw()(links["distance"].to_numpy()))
+        links[EXACT_READS["abc"]] = exact
+        links[EXACT_READS["get_abc"]] = (links["importance share"] + exact) / 2
+        scores = ["get_abc", "importance share", "abc", *EXACT_READS.values()]
+        for r in _auprc_rows(links, held_cells, scores):
             rows.append({"features": features, **r})
         scores = pd.read_csv(folder / "scores.tsv", sep="\t")
         get = scores[scores["model"] == "GET (finetuned)"].set_index("group")["pearson"]
@@ -814,7 +852,10 @@ def _markdown(result: dict) -> str:
             "ln-odds of the sites planted there; no background hits) instead of the scanner's "
             f"hits (`{o['oracle_demo']}`); the same reads, pairs and positives as above. "
             "`importance share`: the region's share of the window's activating importance, "
-            "`get_abc`'s model half. GET's held-out-chromosome expression Pearson: "
+            "`get_abc`'s model half. *On exact reads*: the `abc` half computed from each "
+            "region's true openness (the simulator's accessibility floor + o, what its reads "
+            "measure without count noise or the region's efficiency) instead of its reads (the "
+            "model's importance share unchanged). GET's held-out-chromosome expression Pearson: "
             + ", ".join(
                 f"{name} {v.get('held-out chromosome', float('nan')):.3f}"
                 for name, v in pearson.items()

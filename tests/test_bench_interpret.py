@@ -101,4 +101,13 @@ def test_oracle_trains_on_the_planted_sites_and_scores_the_same_pairs(tiny_demo,
         )
         assert (planted["n"], planted["positives"]) == (r["n"], r["positives"])  # same pairs
     assert set(result["pearson"]) == {"scanned motifs", "planted sites"}
+    # the exact-reads scores share values over a window as the library's abc does
+    from getx.interpret.links import PowerLaw
+
+    links, _ = interpret._held_out_links(demo, {"run": demo / "runs" / "finetune"})
+    contact = PowerLaw()(links["distance"].to_numpy())
+    rebuilt = interpret._window_share(links, links["accessibility"].to_numpy() * contact)
+    np.testing.assert_allclose(rebuilt, links["abc"].to_numpy(), rtol=1e-6)
+    exact = {r["score"] for r in result["rows"]}
+    assert set(interpret.EXACT_READS.values()) <= exact
     assert "## Exact motif features (planted sites)" in interpret._markdown({"oracle": result})
