@@ -36,7 +36,6 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
-SCORES = ("importance", "importance_signed", "knockout decrease", "abc", "get_abc")
 # the oracle part's scores with each region's reads replaced by its true openness
 EXACT_READS = {"abc": "abc on exact reads", "get_abc": "get_abc with abc on exact reads"}
 # (TF, cell type) cases with fewer true targets give AUROCs of 0 or 1 from one or two genes: the
@@ -578,8 +577,8 @@ def _held_out_links(demo: Path, runs: dict[str, Path]) -> tuple[pd.DataFrame, li
             context = cell_type_context(predictor, store, cell_type, held_genes)
             table = link_table(context, importance_of(context), no_knockouts)
             columns[name] = table["get_abc"].to_numpy()
-            # get_abc = (activating importance share + abc) / 2
-            columns[f"share {name}"] = 2 * columns[name] - table["abc"].to_numpy()
+            activating = np.clip(table["importance_signed"].to_numpy(np.float64), 0, None)
+            columns[f"share {name}"] = _window_share(table, activating)
         table = table.assign(label=link_labels(table, store, facts), **columns)
         parts.append(table)
     return pd.concat(parts, ignore_index=True), summary["holdout_cell_types"]
@@ -677,11 +676,11 @@ def oracle(args) -> dict:
         exact = _window_share(links, openness * PowerLaw()(links["distance"].to_numpy()))
         links[EXACT_READS["abc"]] = exact
         links[EXACT_READS["get_abc"]] = (links["importance share"] + exact) / 2
-        scores = ["get_abc", "importance share", "abc", *EXACT_READS.values()]
-        for r in _auprc_rows(links, held_cells, scores):
+        names = ["get_abc", "importance share", "abc", *EXACT_READS.values()]
+        for r in _auprc_rows(links, held_cells, names):
             rows.append({"features": features, **r})
-        scores = pd.read_csv(folder / "scores.tsv", sep="\t")
-        get = scores[scores["model"] == "GET (finetuned)"].set_index("group")["pearson"]
+        evaluation = pd.read_csv(folder / "scores.tsv", sep="\t")
+        get = evaluation[evaluation["model"] == "GET (finetuned)"].set_index("group")["pearson"]
         expression[features] = {group: round(float(v), 4) for group, v in get.items()}
     return {"demo": str(demo), "oracle_demo": str(out), "rows": rows, "pearson": expression}
 
